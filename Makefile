@@ -1,0 +1,61 @@
+# Imagine Flash: two set-up commands, `make demo` and `make test`. Both are idempotent: a second run
+# reuses the installed venv and node_modules (stamps are newer than the lock files).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+CHROMIUM := /usr/bin/chromium
+export ONNXRUNTIME_NODE_INSTALL := skip
+export ONNXRUNTIME_NODE_INSTALL_CUDA := skip
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: demo test test-python test-web test-e2e typecheck deps-python deps-node deps-chromium clean
+
+demo: deps-node
+	npm run build
+	@echo "Serving Imagine Flash with the bundles in models/ at http://localhost:4173/"
+	npm run preview
+
+test: deps-chromium deps-python deps-node
+	$(MAKE) --no-print-directory test-python typecheck test-web test-e2e
+
+test-python: deps-python
+	$(PY) -m pytest tests/distill
+
+typecheck: deps-node
+	npm run typecheck
+
+test-web: deps-node
+	npm run test:unit
+
+test-e2e: deps-node deps-chromium
+	npm run test:e2e
+
+deps-python: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; the distill package needs Python 3.11" >&2; exit 1; }
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV) || { echo "error: could not create $(VENV) (is python3.11-venv installed?)" >&2; exit 1; }
+	@# torch first and alone: 2.13.0 is the CPU build on this machine's disk; every later pin accepts it
+	$(PY) -m pip install -q torch==2.13.0 || { echo "error: pip could not install torch==2.13.0 (the CPU build)" >&2; exit 1; }
+	$(PY) -m pip install -q -r requirements.txt || { echo "error: pip could not install requirements.txt" >&2; exit 1; }
+	@$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__; assert not torch.cuda.is_available() or True" \
+	  || { echo "error: the venv holds another torch than 2.13.0" >&2; exit 1; }
+	touch $@
+
+deps-node: node_modules/.installed
+node_modules/.installed: package-lock.json package.json
+	@command -v npm >/dev/null || { echo "error: npm not found; the app needs Node 20 and npm" >&2; exit 1; }
+	npm ci --no-audit --no-fund || { echo "error: npm ci failed (see above)" >&2; exit 1; }
+	touch $@
+
+deps-chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "Installing Debian chromium for Playwright (never 'npx playwright install')"; \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } \
+	    || { echo "error: could not apt-get install chromium (needs root and the Debian registry); Playwright tests need $(CHROMIUM)" >&2; exit 1; }; \
+	fi
+
+clean:
+	rm -rf dist test-results playwright-report

@@ -1,0 +1,171 @@
+"""The ShapeScenes analyzer: reads an image, returns the objects it sees and the background, and
+scores an image against a prompt's meaning (T2I-CompBench's rules, exact on this domain)."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw
+from scipy import ndimage
+
+from .data import BACKGROUNDS, COLORS, SHAPES, SIZE_THRESHOLD, Meaning, shape_polygon
+
+FOREGROUND_DISTANCE = 60.0  # RGB distance from the background above which a pixel belongs to an object
+MIN_OBJECT_AREA = 12  # pixels; smaller blobs are noise, not objects
+MIN_SHAPE_MATCH = 0.6  # soft IoU with the best shape template; below it the shape is unknown
+MAX_COLOR_DISTANCE = 70.0  # RGB distance to the nearest palette color; above it the color is unknown
+
+
+@dataclass(frozen=True)
+class Detection:
+    color: str | None  # None: no palette color is near
+    shape: str | None  # None: matches no template
+    size: str
+    centroid: tuple[float, float]  # (x, y) in pixels
+    bbox: tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
+    shape_score: float
+
+
+@dataclass(frozen=True)
+class Analysis:
+    background: str
+    objects: tuple[Detection, ...]
+
+
+def _unit_extents(shape: str) -> tuple[float, float, float, float]:
+    pts = shape_polygon(shape)
+    return pts[:, 0].min(), pts[:, 0].max(), pts[:, 1].min(), pts[:, 1].max()
+
+
+_EXTENTS = {s: _unit_extents(s) for s in SHAPES}
+
+
+def _synthesize(shape: str, left: float, top: float, width: float, height: float, h: int, w: int, ss: int = 8) -> np.ndarray:
+    """Coverage mask [h, w] of a shape whose bounding box is (left, top, width, height) in crop pixels."""
+    x0, x1, y0, y1 = _EXTENTS[shape]
+    pts = shape_polygon(shape)
+    px = left + (pts[:, 0] - x0) / (x1 - x0) * width
+    py = top + (pts[:, 1] - y0) / (y1 - y0) * height
+    img = Image.new("L", (w * ss, h * ss), 0)
+    ImageDraw.Draw(img).polygon(list(zip(px * ss, py * ss)), fill=255)
+    return np.asarray(img.resize((w, h), Image.BOX), dtype=np.float32) / 255
+
+
+def _coverage_extent(profile: np.ndarray) -> tuple[float, float]:
+    """Sub-pixel start and length of a 1-D coverage profile (anti-aliased edges count fractionally)."""
+    inside = np.nonzero(profile > 0.5)[0]
+    if len(inside) == 0:
+        return 0.0, 0.0
+    first, last = inside[0], inside[-1]
+    lead = profile[:first].sum() if first > 0 else 0.0
+    length = profile[:last + 1][first:].size + lead + (profile[last + 1:].sum() if last + 1 < len(profile) else 0.0)
+    return first - lead, length
+
+
+def classify_shape(coverage: np.ndarray) -> tuple[str, float]:
+    """Best shape for a coverage mask (analysis by synthesis: render each shape at the measured box)."""
+    left, width = _coverage_extent(coverage.max(axis=0))
+    top, height = _coverage_extent(coverage.max(axis=1))
+    h, w = coverage.shape
+    scores = {}
+    for shape in SHAPES:
+        synth = _synthesize(shape, left, top, width, height, h, w)
+        scores[shape] = float(np.minimum(synth, coverage).sum() / max(np.maximum(synth, coverage).sum(), 1e-6))
+    best = max(scores, key=scores.get)
+    return best, scores[best]
+
+
+_PALETTE_NAMES = list(COLORS)
+_PALETTE = np.array([COLORS[c] for c in _PALETTE_NAMES], dtype=np.float32)
+
+
+def analyze(image: np.ndarray) -> Analysis:
+    """image: uint8 [H, W, 3]. Returns the background and the objects found."""
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected an RGB image [H, W, 3], got shape {image.shape}")
+    img = image.astype(np.float32)
+    h, w, _ = img.shape
+    border = np.concatenate([img[:2].reshape(-1, 3), img[-2:].reshape(-1, 3), img[:, :2].reshape(-1, 3), img[:, -2:].reshape(-1, 3)])
+    bg_rgb = np.median(border, axis=0)
+    bg_name = min(BACKGROUNDS, key=lambda b: np.linalg.norm(bg_rgb - np.array(BACKGROUNDS[b])))
+    bg = np.array(BACKGROUNDS[bg_name], dtype=np.float32)
+    distance = np.linalg.norm(img - bg, axis=2)  # [H, W]
+    labels, n = ndimage.label(distance > FOREGROUND_DISTANCE)
+    objects = []
+    scale = 64.0 / w  # sizes are defined at 64×64
+    for i in range(1, n + 1):
+        mask = labels == i
+        area = mask.sum() * scale * scale
+        if area < MIN_OBJECT_AREA:
+            continue
+        ys, xs = np.nonzero(mask)
+        x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+        # color from the object's core: pixels far from the background are least blended with it
+        pix = img[mask]
+        d = distance[mask]
+        core = pix[d >= np.quantile(d, 0.5)]
+        rgb = np.median(core, axis=0)
+        cd = np.linalg.norm(_PALETTE - rgb, axis=1)
+        color = _PALETTE_NAMES[int(cd.argmin())] if cd.min() <= MAX_COLOR_DISTANCE else None
+        # shape: coverage of this component (padded) against each shape rendered at its measured box
+        pad = 2
+        ya, yb, xa, xb = max(y0 - pad, 0), min(y1 + pad, h), max(x0 - pad, 0), min(x1 + pad, w)
+        coverage = np.clip(distance[ya:yb, xa:xb] / max(float(np.linalg.norm(rgb - bg)), 1.0), 0, 1)
+        coverage = coverage * ndimage.binary_dilation(mask[ya:yb, xa:xb], iterations=pad)
+        best, best_score = classify_shape(coverage)
+        side = max(x1 - x0, y1 - y0) * scale
+        weights = distance[mask]
+        cx = float((xs * weights).sum() / weights.sum() + 0.5) * scale
+        cy = float((ys * weights).sum() / weights.sum() + 0.5) * scale
+        objects.append(Detection(color, best if best_score >= MIN_SHAPE_MATCH else None,
+                                 "small" if side < SIZE_THRESHOLD else "large", (cx, cy),
+                                 (int(x0), int(y0), int(x1), int(y1)), best_score))
+    return Analysis(bg_name, tuple(objects))
+
+
+def relation_holds(a: Detection, b: Detection, relation: str) -> bool:
+    """T2I-CompBench's rule: 'left of' = centroid x smaller and |dx| > |dy|; likewise the others."""
+    dx, dy = a.centroid[0] - b.centroid[0], a.centroid[1] - b.centroid[1]
+    if relation == "to the left of":
+        return dx < 0 and abs(dx) > abs(dy)
+    if relation == "to the right of":
+        return dx > 0 and abs(dx) > abs(dy)
+    if relation == "above":
+        return dy < 0 and abs(dy) > abs(dx)
+    if relation == "below":
+        return dy > 0 and abs(dy) > abs(dx)
+    raise ValueError(f"unknown relation {relation!r}")
+
+
+def _matches(d: Detection, o) -> bool:
+    return d.color == o.color and d.shape == o.shape and (o.size is None or d.size == o.size)
+
+
+def score(meaning: Meaning, analysis: Analysis) -> dict[str, bool]:
+    """Pass/fail per attribute and overall. 'overall' needs every stated attribute and no extra object."""
+    want, got = meaning.objects, analysis.objects
+    result = {"background": meaning.background is None or analysis.background == meaning.background,
+              "count": len(got) == len(want),
+              "colors": sorted(str(d.color) for d in got) == sorted(o.color for o in want),
+              "shapes": sorted(str(d.shape) for d in got) == sorted(o.shape for o in want)}
+    sized = [o.size for o in want if o.size is not None]
+    result["sizes"] = len(got) == len(want) and (not sized or any(
+        all(o.size is None or d.size == o.size for d, o in zip(perm, want)) for perm in itertools.permutations(got)))
+    binding = relation = False
+    if len(got) == len(want):
+        for perm in itertools.permutations(got):
+            if all(_matches(d, o) for d, o in zip(perm, want)):
+                binding = True
+                if meaning.relation is None or relation_holds(perm[0], perm[1], meaning.relation):
+                    relation = True
+                    break
+    result["binding"] = binding
+    if meaning.relation is not None:
+        result["relation"] = relation
+    result["overall"] = result["background"] and binding and relation
+    return result
+
+
+def analyze_and_score(meaning: Meaning, image: np.ndarray) -> dict[str, bool]:
+    return score(meaning, analyze(image))

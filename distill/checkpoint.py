@@ -1,0 +1,57 @@
+"""Atomic, validated checkpoints: a plain dict saved with torch.save (nanoGPT style)."""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import asdict, is_dataclass
+
+import torch
+
+
+def save_atomic(obj: dict, path: str) -> None:
+    """Writes to a temporary file in the same folder, then renames: a kill never leaves half a file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pt")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load_checkpoint(path: str, expected_config: dict | None = None, kind: str | None = None) -> dict:
+    """Loads a checkpoint; a corrupt file, another stage's file or a config mismatch is an error."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # torch raises several types for truncated or foreign files
+        raise ValueError(f"checkpoint {path} is corrupt or unreadable ({type(e).__name__}: {e}); "
+                         "move it away to start over") from e
+    if not isinstance(ckpt, dict) or "config" not in ckpt:
+        raise ValueError(f"checkpoint {path} is not an Imagine Flash checkpoint (no 'config' entry)")
+    if kind is not None and ckpt.get("kind") != kind:
+        raise ValueError(f"checkpoint {path} is a {ckpt.get('kind')!r} checkpoint, expected {kind!r}")
+    if expected_config is not None:
+        saved = ckpt["config"]
+        diff = {k: (saved.get(k), v) for k, v in expected_config.items() if _norm(saved.get(k)) != _norm(v)}
+        if diff:
+            raise ValueError(f"checkpoint {path} was made with another config; differing fields "
+                             f"(checkpoint, now): {diff}. Use another --run-dir to start a new run")
+    return ckpt
+
+
+def _norm(v):
+    if isinstance(v, (list, tuple)):
+        return [_norm(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _norm(x) for k, x in v.items()}
+    return v
+
+
+def as_dict(cfg) -> dict:
+    return asdict(cfg) if is_dataclass(cfg) else dict(cfg)

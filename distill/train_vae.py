@@ -1,0 +1,135 @@
+"""Stage 1: train the small AutoencoderKL on ShapeScenes renders (64×64 -> 16×16×4 latents).
+
+python -m distill train-vae --config distill/configs/vae.json --run-dir ~/.cache/imagine-flash/vae
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+
+from .analyzer import analyze_and_score
+from .checkpoint import as_dict, load_checkpoint, save_atomic
+from .config import load_config
+from .data import caption, render, sample_scene
+from .models import VAEConfig, build_vae, images_to_tensor, tensor_to_images
+
+
+@dataclass
+class TrainVAEConfig:
+    model: VAEConfig = field(default_factory=VAEConfig)
+    batch_size: int = 32
+    learning_rate: float = 5e-4
+    max_steps: int = 4000
+    warmup_steps: int = 100
+    eval_every: int = 500
+    eval_scenes: int = 200
+    checkpoint_minutes: float = 3.0
+    seed: int = 0
+
+
+def render_batch(rng: np.random.Generator, n: int):
+    scenes = [sample_scene(rng) for _ in range(n)]
+    return scenes, np.stack([render(s) for s in scenes])
+
+
+@torch.no_grad()
+def evaluate_vae(vae, n_scenes: int, seed: int = 12345) -> dict:
+    """PSNR and analyzer accuracy of reconstructions of fixed held-out scenes (posterior mean)."""
+    rng = np.random.default_rng(seed)
+    scenes, images = render_batch(rng, n_scenes)
+    captions = [caption(s, rng, p_size=1.0, p_background=1.0)[1] for s in scenes]
+    recon = []
+    for i in range(0, n_scenes, 64):
+        x = images_to_tensor(images[i:i + 64])
+        recon.append(tensor_to_images(vae.decode(vae.encode(x).latent_dist.mean).sample))
+    recon = np.concatenate(recon)
+    mse = ((recon.astype(np.float64) - images) ** 2).mean()
+    ok = [analyze_and_score(m, r)["overall"] for m, r in zip(captions, recon)]
+    return {"psnr": float(10 * math.log10(255 ** 2 / max(mse, 1e-10))), "analyzer_accuracy": float(np.mean(ok))}
+
+
+class VAELoss(torch.nn.Module):
+    """Encode, sample, decode and score in one forward, so DDP sees (and syncs) the whole step."""
+
+    def __init__(self, vae, kl_weight: float):
+        super().__init__()
+        self.vae, self.kl_weight = vae, kl_weight
+
+    def forward(self, x):  # x: [B, 3, 64, 64] in [-1, 1]
+        posterior = self.vae.encode(x).latent_dist
+        recon = self.vae.decode(posterior.sample()).sample  # latent [B, 4, 16, 16] -> [B, 3, 64, 64]
+        rec = F.l1_loss(recon, x) + F.mse_loss(recon, x)
+        kl = posterior.kl().mean() / x[0].numel()
+        return rec + self.kl_weight * kl, rec
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Train the ShapeScenes VAE (diffusers AutoencoderKL).")
+    p.add_argument("--config", help="JSON file with TrainVAEConfig fields")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config fields (JSON values)")
+    p.add_argument("--run-dir", required=True, help="folder for checkpoints and logs; an existing run resumes")
+    p.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this many minutes")
+    return p.parse_args(argv)
+
+
+def main(args) -> dict:
+    cfg = load_config(TrainVAEConfig, args.config, args.set)
+    accelerator = Accelerator()
+    torch.manual_seed(cfg.seed + accelerator.process_index)
+    ckpt_path = os.path.join(args.run_dir, "ckpt.pt")
+    vae = build_vae(cfg.model)
+    opt = torch.optim.AdamW(vae.parameters(), lr=cfg.learning_rate, weight_decay=0.0)
+    step, history = 0, []
+    if os.path.exists(ckpt_path):
+        ckpt = load_checkpoint(ckpt_path, as_dict(cfg), kind="vae")
+        vae.load_state_dict(ckpt["model"]); opt.load_state_dict(ckpt["optimizer"])
+        step, history = ckpt["step"], ckpt["history"]
+        accelerator.print(f"resuming {ckpt_path} at step {step}")
+    model, opt = accelerator.prepare(VAELoss(vae, cfg.model.kl_weight), opt)
+    # each process and each resume draws fresh scenes: the domain is infinite, no data order to restore
+    rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
+
+    def checkpoint():
+        if accelerator.is_main_process:
+            save_atomic({"kind": "vae", "config": as_dict(cfg), "model": vae.state_dict(),
+                         "optimizer": opt.state_dict(), "step": step, "history": history}, ckpt_path)
+
+    start = last_ckpt = time.time()
+    while step < cfg.max_steps:
+        lr = cfg.learning_rate * min(1.0, (step + 1) / cfg.warmup_steps)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        _, images = render_batch(rng, cfg.batch_size)
+        x = images_to_tensor(images)  # [B, 3, 64, 64]
+        loss, rec_loss = model(x)
+        opt.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        opt.step()
+        step += 1
+        if step % 50 == 0 or step == 1:
+            history.append({"step": step, "loss": loss.item(), "rec": rec_loss.item(), "minutes": (time.time() - start) / 60})
+            accelerator.print(f"step {step} loss {loss.item():.4f} rec {rec_loss.item():.4f}")
+        if step % cfg.eval_every == 0 and accelerator.is_main_process:
+            metrics = evaluate_vae(vae.eval(), cfg.eval_scenes)
+            vae.train()
+            history.append({"step": step, **metrics})
+            accelerator.print(f"step {step} eval {metrics}")
+        if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
+            checkpoint(); last_ckpt = time.time()
+        if args.max_minutes is not None and time.time() - start > args.max_minutes * 60:
+            break
+    checkpoint()
+    accelerator.wait_for_everyone()
+    return {"step": step, "history": history}
+
+
+if __name__ == "__main__":
+    main(parse_args())
