@@ -262,19 +262,22 @@ def _relation_holds(a: PlacedObject, b: PlacedObject, relation: str, margin: flo
 
 
 def _place(rng: np.random.Generator, specs: list[tuple[str, str, str]], relation: str | None,
-           gap: float = 3.0, tries: int = 500) -> tuple[PlacedObject, ...]:
+           gap: float = 3.0, tries: int = 200, position_tries: int = 50) -> tuple[PlacedObject, ...]:
     for _ in range(tries):
         placed: list[PlacedObject] = []
         for color, shape, size in specs:
             lo, hi = SIZE_RANGES[size]
             side = float(rng.uniform(lo, hi))
             half = side / 2
-            cx, cy = rng.uniform(half + 1, IMAGE_SIZE - half - 1, size=2)
-            cand = PlacedObject(color, shape, size, side, float(cx), float(cy))
-            if any(abs(cand.cx - p.cx) < half + p.side / 2 + gap and abs(cand.cy - p.cy) < half + p.side / 2 + gap
-                   for p in placed):
+            for _ in range(position_tries):
+                cx, cy = rng.uniform(half + 1, IMAGE_SIZE - half - 1, size=2)
+                cand = PlacedObject(color, shape, size, side, float(cx), float(cy))
+                if not any(abs(cand.cx - p.cx) < half + p.side / 2 + gap and abs(cand.cy - p.cy) < half + p.side / 2 + gap
+                           for p in placed):
+                    placed.append(cand)
+                    break
+            else:
                 break
-            placed.append(cand)
         else:
             if relation is None or _relation_holds(placed[0], placed[1], relation, margin=4.0):
                 return tuple(placed)
@@ -286,6 +289,15 @@ FORM_WEIGHTS = {"single": 0.25, "and": 0.25, "relation": 0.3, "count": 0.2}
 
 def sample_scene(rng: np.random.Generator, form: str | None = None) -> Scene:
     """A random scene of one of the grammar's forms (single object, two objects, a relation, a count)."""
+    for _ in range(20):
+        try:
+            return _sample_scene(rng, form)
+        except RuntimeError:  # a crowded draw (three large objects) that found no layout: draw again
+            continue
+    raise RuntimeError("could not sample a scene in 20 draws")
+
+
+def _sample_scene(rng: np.random.Generator, form: str | None) -> Scene:
     forms = list(FORM_WEIGHTS)
     form = form or forms[rng.choice(len(forms), p=list(FORM_WEIGHTS.values()))]
     pick = lambda seq: seq[rng.integers(len(seq))]  # noqa: E731
@@ -354,7 +366,9 @@ def perturb_meaning(meaning: Meaning, scene: Scene, rng: np.random.Generator) ->
     objs = list(meaning.objects)
     options = ["color", "shape", "size", "background"]
     if len(objs) == 2 and len({(o.color, o.shape) for o in objs}) == 2:
-        if objs[0].color != objs[1].color:
+        a, b = objs
+        # swapping colors changes the meaning only if something else tells the two objects apart
+        if a.color != b.color and (a.shape != b.shape or meaning.relation or (a.size and b.size and a.size != b.size)):
             options.append("swap_colors")
         if meaning.relation:
             options.append("relation")

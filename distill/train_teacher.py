@@ -1,0 +1,224 @@
+"""Stage 3: train the teacher UNet (diffusers UNet2DConditionModel, epsilon prediction) on VAE latents of
+ShapeScenes, conditioned on the frozen tiny-CLIP text encoder, with classifier-free-guidance dropout,
+min-SNR loss weighting and EMA weights. The result is saved as a diffusers Stable Diffusion folder.
+
+python -m distill train-teacher --config distill/configs/teacher.json --vae-run ~/.cache/imagine-flash/vae \
+    --text-run ~/.cache/imagine-flash/text --run-dir ~/.cache/imagine-flash/teacher
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import pickle
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+
+from .checkpoint import as_dict, load_checkpoint, save_atomic
+from .config import from_dict, load_config
+from .data import caption, load_prompt_file, render, sample_scene
+from .models import (TextConfig, UNetConfig, VAEConfig, build_text_encoder, build_tokenizer, build_unet, build_vae,
+                     images_to_tensor, make_noise_scheduler, tokenize)
+
+
+@dataclass
+class TrainTeacherConfig:
+    model: UNetConfig = field(default_factory=UNetConfig)
+    pool_size: int = 60000  # scenes whose latents are precomputed once; captions are re-drawn every time
+    batch_size: int = 64
+    learning_rate: float = 5e-4
+    weight_decay: float = 0.0
+    max_steps: int = 20000
+    warmup_steps: int = 500
+    cfg_dropout: float = 0.1
+    min_snr_gamma: float = 5.0
+    ema_decay: float = 0.999
+    eval_every: int = 1000
+    eval_prompts_per_category: int = 8
+    guidance_scale: float = 4.0
+    checkpoint_minutes: float = 5.0
+    seed: int = 0
+
+
+def load_vae(run_dir: str):
+    ckpt = load_checkpoint(os.path.join(run_dir, "ckpt.pt"), kind="vae")
+    vae = build_vae(from_dict(VAEConfig, ckpt["config"]["model"]))
+    vae.load_state_dict(ckpt["model"])
+    return vae.eval().requires_grad_(False)
+
+
+def load_text_encoder(run_dir: str):
+    ckpt = load_checkpoint(os.path.join(run_dir, "ckpt.pt"), kind="text")
+    tokenizer = build_tokenizer()
+    encoder = build_text_encoder(from_dict(TextConfig, ckpt["config"]["model"]), tokenizer)
+    prefix = "text.encoder."
+    encoder.load_state_dict({k[len(prefix):]: v for k, v in ckpt["model"].items() if k.startswith(prefix)})
+    return encoder.eval().requires_grad_(False), tokenizer
+
+
+@torch.no_grad()
+def build_latent_pool(vae, n: int, seed: int, batch: int = 256):
+    """Renders n scenes and encodes them once (posterior mean; SD's scaling factor = 1/std of latents)."""
+    rng = np.random.default_rng([seed, 777])
+    scenes, latents = [], []
+    for i in range(0, n, batch):
+        chunk = [sample_scene(rng) for _ in range(min(batch, n - i))]
+        x = images_to_tensor(np.stack([render(s) for s in chunk]))
+        latents.append(vae.encode(x).latent_dist.mean.half())  # [b, 4, 16, 16]
+        scenes += chunk
+    latents = torch.cat(latents)
+    return scenes, latents, float(1.0 / latents.float().std())
+
+
+def min_snr_weights(scheduler, timesteps: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Min-SNR-γ weighting for epsilon prediction (Hang et al. 2023): min(SNR, γ) / SNR."""
+    ac = scheduler.alphas_cumprod[timesteps]
+    snr = ac / (1 - ac)
+    return torch.clamp(snr, max=gamma) / snr
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Train the teacher UNet on ShapeScenes latents.")
+    p.add_argument("--config", help="JSON file with TrainTeacherConfig fields")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config fields (JSON values)")
+    p.add_argument("--vae-run", required=True, help="run folder of train-vae (its ckpt.pt is used)")
+    p.add_argument("--text-run", required=True, help="run folder of train-text (its ckpt.pt is used)")
+    p.add_argument("--run-dir", required=True, help="folder for checkpoints and logs; an existing run resumes")
+    p.add_argument("--eval-prompts", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "eval",
+                                                          "dev_prompts.jsonl"),
+                   help="jsonl prompt file for the periodic evaluation")
+    p.add_argument("--init-weights", default=None, help="fp16 UNet weights (safetensors) to start from, e.g. the "
+                   "committed resume file of an earlier session; ignored when the run folder has a checkpoint")
+    p.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this many minutes")
+    return p.parse_args(argv)
+
+
+def main(args) -> dict:
+    cfg = load_config(TrainTeacherConfig, args.config, args.set)
+    accelerator = Accelerator()
+    torch.manual_seed(cfg.seed + accelerator.process_index)
+    os.makedirs(args.run_dir, exist_ok=True)
+    vae = load_vae(args.vae_run)
+    text_encoder, tokenizer = load_text_encoder(args.text_run)
+    scheduler = make_noise_scheduler()
+
+    pool_path = os.path.join(args.run_dir, "pool.pt")
+    if os.path.exists(pool_path):
+        pool = torch.load(pool_path, weights_only=False)
+        if pool["size"] != cfg.pool_size:
+            raise ValueError(f"{pool_path} holds {pool['size']} scenes, config asks for {cfg.pool_size}")
+    else:
+        scenes, latents, scale = build_latent_pool(vae, cfg.pool_size, cfg.seed)
+        pool = {"size": cfg.pool_size, "scenes": scenes, "latents": latents, "scaling_factor": scale}
+        if accelerator.is_main_process:
+            save_atomic(pool, pool_path)
+    scenes, latents, scaling_factor = pool["scenes"], pool["latents"], pool["scaling_factor"]
+    vae.register_to_config(scaling_factor=scaling_factor)
+    accelerator.print(f"latent pool: {len(scenes)} scenes, scaling factor {scaling_factor:.4f}")
+
+    unet = build_unet(cfg.model)
+    ema = copy.deepcopy(unet).requires_grad_(False)
+    opt = torch.optim.AdamW(unet.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    ckpt_path = os.path.join(args.run_dir, "ckpt.pt")
+    step, history = 0, []
+    if os.path.exists(ckpt_path):
+        ckpt = load_checkpoint(ckpt_path, as_dict(cfg), kind="teacher")
+        unet.load_state_dict(ckpt["model"]); ema.load_state_dict(ckpt["ema"]); opt.load_state_dict(ckpt["optimizer"])
+        step, history = ckpt["step"], ckpt["history"]
+        accelerator.print(f"resuming {ckpt_path} at step {step}")
+    elif args.init_weights:
+        from safetensors.torch import load_file
+        weights = {k: v.float() for k, v in load_file(args.init_weights).items()}
+        unet.load_state_dict(weights); ema.load_state_dict(weights)
+        accelerator.print(f"starting from {args.init_weights}")
+    n_params = sum(p.numel() for p in unet.parameters())
+    accelerator.print(f"UNet: {n_params / 1e6:.2f}M parameters")
+    model, opt = accelerator.prepare(unet, opt)
+    rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
+    eval_rows = _eval_subset(args.eval_prompts, cfg.eval_prompts_per_category)
+
+    def checkpoint():
+        if accelerator.is_main_process:
+            save_atomic({"kind": "teacher", "config": as_dict(cfg), "model": unet.state_dict(), "ema": ema.state_dict(),
+                         "optimizer": opt.state_dict(), "step": step, "history": history,
+                         "vae_run": os.path.abspath(args.vae_run), "text_run": os.path.abspath(args.text_run),
+                         "scaling_factor": scaling_factor}, ckpt_path)
+
+    start = last_ckpt = time.time()
+    while step < cfg.max_steps:
+        lr = cfg.learning_rate * min(1.0, (step + 1) / cfg.warmup_steps)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        idx = rng.integers(len(scenes), size=cfg.batch_size)
+        prompts = [caption(scenes[i], rng)[0] if rng.random() >= cfg.cfg_dropout else "" for i in idx]
+        x0 = latents[torch.from_numpy(idx)].float() * scaling_factor  # [B, 4, 16, 16]
+        cond = text_encoder(tokenize(tokenizer, prompts))[0]  # [B, 77, D], frozen
+        noise = torch.randn_like(x0)
+        t = torch.randint(0, scheduler.config.num_train_timesteps, (cfg.batch_size,))
+        xt = scheduler.add_noise(x0, noise, t)
+        eps = model(xt, t, cond).sample  # [B, 4, 16, 16]
+        per_sample = F.mse_loss(eps.float(), noise, reduction="none").mean((1, 2, 3))
+        loss = (per_sample * min_snr_weights(scheduler, t, cfg.min_snr_gamma)).mean()
+        opt.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        accelerator.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        with torch.no_grad():
+            decay = min(cfg.ema_decay, (1 + step) / (10 + step))
+            for pe, p in zip(ema.parameters(), unet.parameters()):
+                pe.lerp_(p, 1 - decay)
+        if step % 50 == 0 or step == 1:
+            history.append({"step": step, "loss": loss.item(), "minutes": (time.time() - start) / 60})
+            accelerator.print(f"step {step} loss {loss.item():.4f} lr {lr:.2e} {(time.time() - start) / 60:.1f} min")
+        if step % cfg.eval_every == 0 and accelerator.is_main_process:
+            metrics = evaluate_teacher(vae, text_encoder, tokenizer, ema, eval_rows, cfg.guidance_scale)
+            history.append({"step": step, **metrics})
+            accelerator.print(f"step {step} eval {json.dumps(metrics)}")
+        if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
+            checkpoint(); last_ckpt = time.time()
+        if args.max_minutes is not None and time.time() - start > args.max_minutes * 60:
+            break
+    checkpoint()
+    accelerator.wait_for_everyone()
+    return {"step": step, "history": history}
+
+
+def _eval_subset(path: str, per_category: int) -> list[dict]:
+    if per_category <= 0 or not os.path.exists(path):
+        return []
+    rows, seen = [], {}
+    for row in load_prompt_file(path):
+        if seen.get(row["category"], 0) < per_category:
+            rows.append(row)
+            seen[row["category"]] = seen.get(row["category"], 0) + 1
+    return rows
+
+
+@torch.no_grad()
+def evaluate_teacher(vae, text_encoder, tokenizer, unet, rows: list[dict], guidance_scale: float, steps: int = 25) -> dict:
+    """Analyzer accuracy per category on a few prompts (seed 0), DPM-Solver++ 25 steps with CFG."""
+    from .analyzer import analyze_and_score
+    from .pipeline import assemble_pipeline, sample_with_pipeline
+    if not rows:
+        return {}
+    pipe = assemble_pipeline(vae, text_encoder, tokenizer, unet.eval())
+    pipe.set_progress_bar_config(disable=True)
+    images = sample_with_pipeline(pipe, [r["prompt"] for r in rows], [0] * len(rows), steps, guidance_scale)
+    per_cat: dict[str, list[bool]] = {}
+    for r, img in zip(rows, images):
+        per_cat.setdefault(r["category"], []).append(analyze_and_score(r["meaning"], img)["overall"])
+    out = {c: float(np.mean(v)) for c, v in per_cat.items()}
+    out["all"] = float(np.mean([x for v in per_cat.values() for x in v]))
+    return out
+
+
+if __name__ == "__main__":
+    main(parse_args())

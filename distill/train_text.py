@@ -1,0 +1,170 @@
+"""Stage 2: train the text encoder as a tiny CLIP on (render, caption) pairs with hard negatives.
+
+Contrastive-only text encoders bind attributes poorly, so every image also sees k captions of its
+own scene with exactly one attribute changed (swapped colors or sizes, reversed relation, another
+color, shape, size, count or background). The image tower is kept for evaluation features.
+
+python -m distill train-text --config distill/configs/text.json --run-dir ~/.cache/imagine-flash/text
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from accelerate import Accelerator
+
+from .checkpoint import as_dict, load_checkpoint, save_atomic
+from .config import load_config
+from .data import caption, perturb_meaning, prompt_from_meaning, render, sample_scene
+from .models import (TextConfig, ImageTower, TextTower, build_text_encoder, build_tokenizer, images_to_tensor)
+
+
+@dataclass
+class TrainTextConfig:
+    model: TextConfig = field(default_factory=TextConfig)
+    image_width: int = 32
+    batch_size: int = 128
+    hard_negatives: int = 3
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    max_steps: int = 2000
+    warmup_steps: int = 100
+    eval_every: int = 250
+    eval_scenes: int = 300
+    checkpoint_minutes: float = 3.0
+    seed: int = 0
+
+
+class TinyCLIP(nn.Module):
+    def __init__(self, cfg: TrainTextConfig, tokenizer):
+        super().__init__()
+        self.image = ImageTower(cfg.image_width, cfg.model.projection_dim)
+        self.text = TextTower(build_text_encoder(cfg.model, tokenizer), cfg.model.projection_dim)
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+
+    def forward(self, images, input_ids, negative_ids):
+        """images [B, 3, 64, 64]; input_ids [B, L]; negative_ids [B*k, L]. Returns the contrastive loss."""
+        b = images.shape[0]
+        img = self.image(images)  # [B, D]
+        txt = self.text(torch.cat([input_ids, negative_ids]))  # [B + B*k, D]
+        pos, neg = txt[:b], txt[b:].view(b, -1, txt.shape[-1])  # [B, D], [B, k, D]
+        scale = self.logit_scale.exp().clamp(max=100)
+        logits = scale * img @ pos.T  # [B, B]
+        hard = scale * torch.einsum("bd,bkd->bk", img, neg)  # [B, k]
+        target = torch.arange(b)
+        loss_i2t = F.cross_entropy(torch.cat([logits, hard], 1), target)
+        loss_t2i = F.cross_entropy(logits.T, target)
+        return (loss_i2t + loss_t2i) / 2
+
+
+def tokenize_short(tokenizer, prompts: list[str]) -> torch.Tensor:
+    """[B, L] ids padded to the longest prompt only: with CLIP's causal mask the EOS state (pooled output)
+    and every state before it are the same as with 77-token padding, at a fraction of the cost."""
+    return tokenizer(prompts, padding="longest", return_tensors="pt").input_ids
+
+
+def make_batch(rng, n: int, k: int, tokenizer):
+    scenes = [sample_scene(rng) for _ in range(n)]
+    images = np.stack([render(s) for s in scenes])
+    prompts, negatives = [], []
+    for s in scenes:
+        text, meaning = caption(s, rng)
+        prompts.append(text)
+        negatives += [prompt_from_meaning(perturb_meaning(meaning, s, rng)) for _ in range(k)]
+    both = tokenize_short(tokenizer, prompts + negatives)
+    return images_to_tensor(images), both[:n], both[n:]
+
+
+@torch.no_grad()
+def evaluate_text(model: TinyCLIP, tokenizer, n_scenes: int, seed: int = 999) -> dict:
+    """Hard-negative retrieval on held-out scenes, and the separation of swapped-attribute prompt pairs."""
+    rng = np.random.default_rng(seed)
+    images, ids, neg = make_batch(rng, n_scenes, 3, tokenizer)
+    img = model.image(images)
+    pos = model.text(ids)
+    negs = model.text(neg).view(n_scenes, 3, -1)
+    s_pos = (img * pos).sum(-1)
+    s_neg = torch.einsum("bd,bkd->bk", img, negs)
+    pairs = [("a red circle above a blue star", "a blue circle above a red star"),
+             ("a large green heart and a small pink square", "a small green heart and a large pink square"),
+             ("a yellow triangle to the left of a purple circle", "a yellow triangle to the right of a purple circle")]
+    cos = {}
+    for a, b in pairs:
+        e = model.text(tokenize_short(tokenizer, [a, b]))
+        h = model.text.encoder(tokenize_short(tokenizer, [a, b])).last_hidden_state.flatten(1)
+        cos[f"{a} | {b}"] = {"pooled_cosine": float((e[0] * e[1]).sum()),
+                             "hidden_cosine": float(F.cosine_similarity(h[0], h[1], dim=0))}
+    return {"hard_negative_accuracy": float((s_pos[:, None] > s_neg).all(1).float().mean()),
+            "per_negative_accuracy": float((s_pos[:, None] > s_neg).float().mean()),
+            "pair_cosines": cos}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Train the text encoder as a tiny CLIP with hard negatives.")
+    p.add_argument("--config", help="JSON file with TrainTextConfig fields")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config fields (JSON values)")
+    p.add_argument("--run-dir", required=True, help="folder for checkpoints and logs; an existing run resumes")
+    p.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this many minutes")
+    return p.parse_args(argv)
+
+
+def main(args) -> dict:
+    cfg = load_config(TrainTextConfig, args.config, args.set)
+    accelerator = Accelerator()
+    torch.manual_seed(cfg.seed)
+    tokenizer = build_tokenizer()
+    ckpt_path = os.path.join(args.run_dir, "ckpt.pt")
+    clip = TinyCLIP(cfg, tokenizer)
+    opt = torch.optim.AdamW(clip.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    step, history = 0, []
+    if os.path.exists(ckpt_path):
+        ckpt = load_checkpoint(ckpt_path, as_dict(cfg), kind="text")
+        clip.load_state_dict(ckpt["model"]); opt.load_state_dict(ckpt["optimizer"])
+        step, history = ckpt["step"], ckpt["history"]
+        accelerator.print(f"resuming {ckpt_path} at step {step}")
+    model, opt = accelerator.prepare(clip, opt)
+    rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
+
+    def checkpoint():
+        if accelerator.is_main_process:
+            save_atomic({"kind": "text", "config": as_dict(cfg), "model": clip.state_dict(),
+                         "optimizer": opt.state_dict(), "step": step, "history": history}, ckpt_path)
+
+    start = last_ckpt = time.time()
+    while step < cfg.max_steps:
+        # linear warmup, cosine decay
+        lr = cfg.learning_rate * min(1.0, (step + 1) / cfg.warmup_steps) * 0.5 * (1 + math.cos(math.pi * step / cfg.max_steps))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        images, ids, neg = make_batch(rng, cfg.batch_size, cfg.hard_negatives, tokenizer)
+        loss = model(images, ids, neg)
+        opt.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        opt.step()
+        step += 1
+        if step % 25 == 0 or step == 1:
+            history.append({"step": step, "loss": loss.item(), "minutes": (time.time() - start) / 60})
+            accelerator.print(f"step {step} loss {loss.item():.4f}")
+        if step % cfg.eval_every == 0 and accelerator.is_main_process:
+            metrics = evaluate_text(clip.eval(), tokenizer, cfg.eval_scenes)
+            clip.train()
+            history.append({"step": step, **metrics})
+            accelerator.print(f"step {step} eval {metrics}")
+        if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
+            checkpoint(); last_ckpt = time.time()
+        if args.max_minutes is not None and time.time() - start > args.max_minutes * 60:
+            break
+    checkpoint()
+    accelerator.wait_for_everyone()
+    return {"step": step, "history": history}
+
+
+if __name__ == "__main__":
+    main(parse_args())
