@@ -7,6 +7,10 @@ from dataclasses import asdict, is_dataclass
 
 import torch
 
+# Fields that say how long to run and how often to log, evaluate or save: a resume may change them.
+OPERATIONAL_FIELDS = frozenset({"max_steps", "log_every", "eval_every", "eval_scenes", "eval_prompts_per_category",
+                                "checkpoint_minutes"})
+
 
 def save_atomic(obj: dict, path: str) -> None:
     """Writes to a temporary file in the same folder, then renames: a kill never leaves half a file."""
@@ -38,7 +42,8 @@ def load_checkpoint(path: str, expected_config: dict | None = None, kind: str | 
         raise ValueError(f"checkpoint {path} is a {ckpt.get('kind')!r} checkpoint, expected {kind!r}")
     if expected_config is not None:
         saved = ckpt["config"]
-        diff = {k: (saved.get(k), v) for k, v in expected_config.items() if _norm(saved.get(k)) != _norm(v)}
+        diff = {k: (saved.get(k), v) for k, v in expected_config.items()
+                if k not in OPERATIONAL_FIELDS and _norm(saved.get(k)) != _norm(v)}
         if diff:
             raise ValueError(f"checkpoint {path} was made with another config; differing fields "
                              f"(checkpoint, now): {diff}. Use another --run-dir to start a new run")

@@ -37,10 +37,10 @@ class TextConfig:
 
 @dataclass
 class UNetConfig:
-    block_out_channels: tuple[int, ...] = (64, 128, 128)
+    block_out_channels: tuple[int, ...] = (64, 112, 112)  # 16×16 -> 8×8 -> 4×4; cross-attention below 16×16
     layers_per_block: int = 1
-    attention_head_dim: int = 32
-    norm_num_groups: int = 32
+    attention_heads: int = 4
+    norm_num_groups: int = 16
     sample_size: int = 16
     cross_attention_dim: int = 128
 
@@ -59,7 +59,8 @@ def build_unet(cfg: UNetConfig) -> UNet2DConditionModel:
         sample_size=cfg.sample_size, in_channels=4, out_channels=4, block_out_channels=tuple(cfg.block_out_channels),
         layers_per_block=cfg.layers_per_block, down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n - 1),
         up_block_types=("CrossAttnUpBlock2D",) * (n - 1) + ("UpBlock2D",), cross_attention_dim=cfg.cross_attention_dim,
-        attention_head_dim=cfg.attention_head_dim, norm_num_groups=cfg.norm_num_groups)
+        # diffusers' legacy naming: `attention_head_dim` of UNet2DConditionModel sets the number of heads
+        attention_head_dim=cfg.attention_heads, norm_num_groups=cfg.norm_num_groups)
 
 
 def build_tokenizer() -> PreTrainedTokenizerFast:
@@ -135,7 +136,7 @@ class TextTower(nn.Module):
 def make_noise_scheduler() -> DDPMScheduler:
     """SD's training schedule: scaled_linear 0.00085 -> 0.012 over 1000 steps, epsilon prediction."""
     return DDPMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                         prediction_type="epsilon", clip_sample=False, set_alpha_to_one=False, steps_offset=1)
+                         prediction_type="epsilon", clip_sample=False, steps_offset=1)
 
 
 def images_to_tensor(images) -> torch.Tensor:

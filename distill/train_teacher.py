@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
-from accelerate import Accelerator
 
+from .accel import make_accelerator
 from .checkpoint import as_dict, load_checkpoint, save_atomic
 from .config import from_dict, load_config
 from .data import caption, load_prompt_file, render, sample_scene
@@ -43,6 +43,7 @@ class TrainTeacherConfig:
     eval_every: int = 1000
     eval_prompts_per_category: int = 8
     guidance_scale: float = 4.0
+    log_every: int = 50
     checkpoint_minutes: float = 5.0
     seed: int = 0
 
@@ -102,7 +103,7 @@ def parse_args(argv=None):
 
 def main(args) -> dict:
     cfg = load_config(TrainTeacherConfig, args.config, args.set)
-    accelerator = Accelerator()
+    accelerator = make_accelerator()
     torch.manual_seed(cfg.seed + accelerator.process_index)
     os.makedirs(args.run_dir, exist_ok=True)
     vae = load_vae(args.vae_run)
@@ -175,7 +176,7 @@ def main(args) -> dict:
             decay = min(cfg.ema_decay, (1 + step) / (10 + step))
             for pe, p in zip(ema.parameters(), unet.parameters()):
                 pe.lerp_(p, 1 - decay)
-        if step % 50 == 0 or step == 1:
+        if step % cfg.log_every == 0 or step == 1:
             history.append({"step": step, "loss": loss.item(), "minutes": (time.time() - start) / 60})
             accelerator.print(f"step {step} loss {loss.item():.4f} lr {lr:.2e} {(time.time() - start) / 60:.1f} min")
         if step % cfg.eval_every == 0 and accelerator.is_main_process:

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from accelerate import Accelerator
 
+from .accel import make_accelerator
 from .checkpoint import as_dict, load_checkpoint, save_atomic
 from .config import load_config
 from .data import caption, perturb_meaning, prompt_from_meaning, render, sample_scene
@@ -38,6 +38,7 @@ class TrainTextConfig:
     warmup_steps: int = 100
     eval_every: int = 250
     eval_scenes: int = 300
+    log_every: int = 50
     checkpoint_minutes: float = 3.0
     seed: int = 0
 
@@ -117,7 +118,7 @@ def parse_args(argv=None):
 
 def main(args) -> dict:
     cfg = load_config(TrainTextConfig, args.config, args.set)
-    accelerator = Accelerator()
+    accelerator = make_accelerator()
     torch.manual_seed(cfg.seed)
     tokenizer = build_tokenizer()
     ckpt_path = os.path.join(args.run_dir, "ckpt.pt")
@@ -149,7 +150,7 @@ def main(args) -> dict:
         accelerator.backward(loss)
         opt.step()
         step += 1
-        if step % 25 == 0 or step == 1:
+        if step % cfg.log_every == 0 or step == 1:
             history.append({"step": step, "loss": loss.item(), "minutes": (time.time() - start) / 60})
             accelerator.print(f"step {step} loss {loss.item():.4f}")
         if step % cfg.eval_every == 0 and accelerator.is_main_process:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
-from accelerate import Accelerator
 
 from .analyzer import analyze_and_score
+from .accel import make_accelerator
 from .checkpoint import as_dict, load_checkpoint, save_atomic
 from .config import load_config
 from .data import caption, render, sample_scene
@@ -31,6 +31,7 @@ class TrainVAEConfig:
     warmup_steps: int = 100
     eval_every: int = 500
     eval_scenes: int = 200
+    log_every: int = 50
     checkpoint_minutes: float = 3.0
     seed: int = 0
 
@@ -82,7 +83,7 @@ def parse_args(argv=None):
 
 def main(args) -> dict:
     cfg = load_config(TrainVAEConfig, args.config, args.set)
-    accelerator = Accelerator()
+    accelerator = make_accelerator()
     torch.manual_seed(cfg.seed + accelerator.process_index)
     ckpt_path = os.path.join(args.run_dir, "ckpt.pt")
     vae = build_vae(cfg.model)
@@ -114,7 +115,7 @@ def main(args) -> dict:
         accelerator.backward(loss)
         opt.step()
         step += 1
-        if step % 50 == 0 or step == 1:
+        if step % cfg.log_every == 0 or step == 1:
             history.append({"step": step, "loss": loss.item(), "rec": rec_loss.item(), "minutes": (time.time() - start) / 60})
             accelerator.print(f"step {step} loss {loss.item():.4f} rec {rec_loss.item():.4f}")
         if step % cfg.eval_every == 0 and accelerator.is_main_process:

@@ -1,0 +1,31 @@
+"""`python -m distill <command> [args]`: one entry point for every stage. Each command's module owns its
+flags (`python -m distill <command> --help`)."""
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "preview": ("distill.preview", "render a grid of ShapeScenes samples with their prompts"),
+    "analyze": ("distill.analyze_cmd", "analyze an image, or write the analyzer's calibration report"),
+    "train-vae": ("distill.train_vae", "train the VAE (AutoencoderKL)"),
+    "train-text": ("distill.train_text", "train the text encoder as a tiny CLIP with hard negatives"),
+    "train-teacher": ("distill.train_teacher", "train the teacher UNet"),
+    "save-teacher": ("distill.save_teacher", "write a trained teacher as a diffusers Stable Diffusion folder"),
+    "sample": ("distill.sample_cmd", "sample images from a diffusers SD folder"),
+    "export": ("distill.export", "export a diffusers SD folder to an ONNX model bundle with parity checks"),
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: python -m distill <command> [args]\n\ncommands:")
+        for name, (_, help_text) in COMMANDS.items():
+            print(f"  {name:<14} {help_text}")
+        sys.exit(0 if argv else 2)
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        sys.exit(f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
+    module = importlib.import_module(COMMANDS[name][0])
+    module.main(module.parse_args(rest))

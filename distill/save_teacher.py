@@ -1,0 +1,42 @@
+"""Write a trained teacher (EMA weights) with its VAE, text encoder and tokenizer as a diffusers Stable
+Diffusion folder: the form every later stage (sample, distill, export, eval) takes."""
+from __future__ import annotations
+
+import argparse
+import os
+
+import torch
+
+from .checkpoint import load_checkpoint
+from .config import from_dict
+from .models import UNetConfig, build_unet
+from .pipeline import assemble_pipeline
+from .train_teacher import load_text_encoder, load_vae
+
+
+def build_teacher_pipeline(teacher_run: str, use_ema: bool = True):
+    ckpt = load_checkpoint(os.path.join(teacher_run, "ckpt.pt"), kind="teacher")
+    vae = load_vae(ckpt["vae_run"])
+    vae.register_to_config(scaling_factor=ckpt["scaling_factor"])
+    text_encoder, tokenizer = load_text_encoder(ckpt["text_run"])
+    unet = build_unet(from_dict(UNetConfig, ckpt["config"]["model"]))
+    unet.load_state_dict(ckpt["ema" if use_ema else "model"])
+    return assemble_pipeline(vae, text_encoder, tokenizer, unet.eval()), ckpt
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Save a trained teacher as a diffusers Stable Diffusion folder.")
+    p.add_argument("--teacher-run", required=True, help="train-teacher run folder")
+    p.add_argument("--out", required=True, help="folder to write (diffusers layout)")
+    p.add_argument("--raw-weights", action="store_true", help="save the raw weights instead of the EMA weights")
+    return p.parse_args(argv)
+
+
+def main(args) -> None:
+    pipe, ckpt = build_teacher_pipeline(args.teacher_run, use_ema=not args.raw_weights)
+    pipe.save_pretrained(args.out, safe_serialization=True)
+    print(f"wrote {args.out} (teacher step {ckpt['step']})")
+
+
+if __name__ == "__main__":
+    main(parse_args())

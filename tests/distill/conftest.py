@@ -1,0 +1,28 @@
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+TINY_VAE = ["model={\"block_out_channels\": [8, 16], \"norm_num_groups\": 8}", "batch_size=8", "log_every=1",
+            "eval_every=1000000", "warmup_steps=1"]
+TINY_TEXT = ["model={\"hidden_size\": 32, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, "
+             "\"intermediate_size\": 64, \"projection_dim\": 32}", "image_width=8", "batch_size=16", "log_every=1",
+             "eval_every=1000000", "warmup_steps=1"]
+# a tiny VAE with two blocks is f=2: 64×64 renders -> 32×32 latents
+TINY_TEACHER = ["model={\"block_out_channels\": [16, 32], \"norm_num_groups\": 8, \"attention_heads\": 2, "
+                "\"sample_size\": 32, \"cross_attention_dim\": 32}", "pool_size=64", "batch_size=8", "log_every=1",
+                "eval_every=1000000", "warmup_steps=1"]
+
+
+@pytest.fixture(scope="session")
+def root():
+    return ROOT
+
+
+def run_stage(module, run_dir, overrides, extra=()):
+    args = module.parse_args(["--run-dir", str(run_dir), *extra, "--set", *overrides])
+    return module.main(args)

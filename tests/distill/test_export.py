@@ -1,0 +1,80 @@
+"""Export a tiny random SD pipeline (our component classes) to a bundle: parity, manifest, layout."""
+import hashlib
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from distill import export
+from distill.fixtures import tiny_random_pipeline, write_tiny_sd_fixture
+from distill.onnx_utils import run_onnx
+from distill.pipeline import load_pipeline
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    base = tmp_path_factory.mktemp("export")
+    tiny_random_pipeline().save_pretrained(base / "teacher")
+    student = tiny_random_pipeline(seed=1).unet
+    student.save_pretrained(base / "student")
+    (base / "student" / "recipe.json").write_text(json.dumps({"sampler": "ddim", "timesteps": [999], "guidance_scale": 1.0,
+                                                             "noise_correction": True}))
+    args = export.parse_args(["--teacher", str(base / "teacher"), "--out", str(base / "bundle"),
+                              "--student", f"flash-1={base / 'student'}"])
+    manifest = export.main(args)
+    return base, manifest
+
+
+def test_parity_of_every_component(bundle):
+    _, manifest = bundle
+    parity = manifest["parity_max_abs_diff"]
+    assert set(parity) == {"text_encoder", "unet", "vae_decoder", "unet-flash-1"}
+    assert all(v <= 1e-4 for v in parity.values()), parity
+
+
+def test_manifest_lists_every_file_with_its_hash(bundle):
+    base, manifest = bundle
+    root = base / "bundle"
+    listed = {f["path"] for f in manifest["files"]}
+    on_disk = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert listed == on_disk
+    for f in manifest["files"]:
+        data = (root / f["path"]).read_bytes()
+        assert len(data) == f["bytes"] and hashlib.sha256(data).hexdigest() == f["sha256"]
+    assert {"model_index.json", "tokenizer/tokenizer.json", "scheduler/scheduler_config.json",
+            "unet-flash-1/model.onnx"} <= listed
+    assert [u["id"] for u in manifest["unets"]] == ["teacher", "flash-1"]
+    teacher = manifest["unets"][0]["recipe"]
+    assert teacher["sampler"] == "dpmsolver++" and len(teacher["timesteps"]) == 25
+    assert manifest["latent_shape"] == [4, 16, 16] and manifest["image_size"] == [64, 64]
+
+
+def test_weights_are_stored_fp16_and_compute_fp32(bundle):
+    import onnx
+    base, _ = bundle
+    model = onnx.load(str(base / "bundle" / "unet" / "model.onnx"))
+    big = [i for i in model.graph.initializer if np.prod(i.dims) >= 16]
+    assert big and all(i.data_type == onnx.TensorProto.FLOAT16 for i in big)
+    assert model.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+
+
+def test_bundle_text_encoder_matches_pipeline(bundle):
+    base, _ = bundle
+    pipe = load_pipeline(str(base / "teacher"))
+    ids = pipe.tokenizer(["three pink hearts"], padding="max_length", max_length=77, return_tensors="pt").input_ids
+    with torch.no_grad():
+        ref = pipe.text_encoder(ids).last_hidden_state.numpy()
+    got = run_onnx(str(base / "bundle" / "text_encoder" / "model.onnx"), {"input_ids": ids.numpy()})[0]
+    assert np.abs(ref - got).max() < 2e-3  # the bundle holds fp16-rounded weights
+
+
+def test_tiny_sd_fixture_is_standard_layout(tmp_path):
+    ref = write_tiny_sd_fixture(str(tmp_path / "sd"))
+    assert not (tmp_path / "sd" / "manifest.json").exists()
+    for rel in ["model_index.json", "tokenizer/vocab.json", "tokenizer/merges.txt", "text_encoder/model.onnx",
+                "unet/model.onnx", "vae_decoder/model.onnx", "scheduler/scheduler_config.json"]:
+        assert (tmp_path / "sd" / rel).is_file(), rel
+    assert ref["parity_max_abs_diff"]["text_encoder"] < 1e-4
+    assert len(ref["input_ids"]) == 77 and ref["input_ids"][1] != ref["input_ids"][-1]  # words, then padding

@@ -1,0 +1,103 @@
+"""Tiny-config training: loss falls, runs resume after a kill, bad checkpoints fail loudly, 2 processes work."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from distill import train_teacher, train_text, train_vae
+from distill.checkpoint import save_atomic
+
+from conftest import ROOT, TINY_TEACHER, TINY_TEXT, TINY_VAE, run_stage
+
+
+def losses(history):
+    return [h["loss"] for h in history if "loss" in h]
+
+
+def test_vae_loss_falls(tmp_path):
+    out = run_stage(train_vae, tmp_path / "vae", TINY_VAE + ["max_steps=30", "learning_rate=0.003"])
+    l = losses(out["history"])
+    assert out["step"] == 30
+    assert np.mean(l[-5:]) < 0.85 * np.mean(l[:5])
+
+
+def test_text_encoder_loss_falls(tmp_path):
+    out = run_stage(train_text, tmp_path / "text", TINY_TEXT + ["max_steps=15", "learning_rate=0.003"])
+    l = losses(out["history"])
+    assert np.mean(l[-3:]) < np.mean(l[:3])
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("runs")
+    run_stage(train_vae, base / "vae", TINY_VAE + ["max_steps=2"])
+    run_stage(train_text, base / "text", TINY_TEXT + ["max_steps=2"])
+    return base
+
+
+def test_teacher_loss_falls_and_resumes(tiny_runs, tmp_path):
+    extra = ["--vae-run", str(tiny_runs / "vae"), "--text-run", str(tiny_runs / "text")]
+    first = run_stage(train_teacher, tmp_path / "t", TINY_TEACHER + ["max_steps=10", "learning_rate=0.002"], extra)
+    assert first["step"] == 10
+    second = run_stage(train_teacher, tmp_path / "t", TINY_TEACHER + ["max_steps=25", "learning_rate=0.002"], extra)
+    assert second["step"] == 25
+    l = losses(second["history"])
+    assert len(l) == 25  # one history: the second run continued the first's
+    assert np.mean(l[-5:]) < np.mean(l[:5])
+
+
+def test_resume_after_kill(tmp_path):
+    run_dir = tmp_path / "vae"
+    cmd = [sys.executable, "-m", "distill", "train-vae", "--run-dir", str(run_dir), "--set", *TINY_VAE,
+           "max_steps=100000", "checkpoint_minutes=0"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = run_dir / "ckpt.pt"
+    deadline = time.time() + 120
+    step = 0
+    while time.time() < deadline and step < 3:
+        time.sleep(0.5)
+        if ckpt.exists():
+            step = torch.load(ckpt, weights_only=False)["step"]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert step >= 3, "no checkpoint written before the kill"
+    killed_at = torch.load(ckpt, weights_only=False)["step"]
+    out = run_stage(train_vae, run_dir, TINY_VAE + [f"max_steps={killed_at + 2}"])
+    assert out["step"] == killed_at + 2
+    assert [h["step"] for h in out["history"] if "loss" in h][-3:] == [killed_at, killed_at + 1, killed_at + 2]
+
+
+def test_corrupt_checkpoint_is_an_error(tmp_path):
+    run_dir = tmp_path / "vae"
+    run_dir.mkdir()
+    (run_dir / "ckpt.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="corrupt"):
+        run_stage(train_vae, run_dir, TINY_VAE + ["max_steps=2"])
+    assert (run_dir / "ckpt.pt").read_bytes() == b"not a checkpoint"  # never silently overwritten
+
+
+def test_mismatched_checkpoint_is_an_error(tmp_path):
+    run_dir = tmp_path / "vae"
+    run_stage(train_vae, run_dir, TINY_VAE + ["max_steps=1"])
+    with pytest.raises(ValueError, match="another config"):
+        run_stage(train_vae, run_dir, TINY_VAE + ["max_steps=2", "learning_rate=0.1"])
+    save_atomic({"kind": "text", "config": {}}, str(run_dir / "ckpt.pt"))
+    with pytest.raises(ValueError, match="'text' checkpoint"):
+        run_stage(train_vae, run_dir, TINY_VAE + ["max_steps=2"])
+
+
+def test_two_cpu_processes_with_accelerate(tmp_path):
+    # accelerate launch starts CPU processes only through MPI; torchrun + Accelerator(cpu=True) runs DDP over gloo
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "distill", "train-vae",
+           "--run-dir", str(tmp_path / "vae"), "--set", *TINY_VAE, "max_steps=3"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    ckpt = torch.load(tmp_path / "vae" / "ckpt.pt", weights_only=False)
+    assert ckpt["step"] == 3
+    assert "accelerate: 2 process(es)" in res.stdout
