@@ -13,6 +13,7 @@ COMMANDS = {
     "train-teacher": ("distill.train_teacher", "train the teacher UNet"),
     "save-teacher": ("distill.save_teacher", "write a trained teacher as a diffusers Stable Diffusion folder"),
     "sample": ("distill.sample_cmd", "sample images from a diffusers SD folder"),
+    "eval": ("distill.evaluate", "analyzer accuracy per category of a model on a prompt file"),
     "export": ("distill.export", "export a diffusers SD folder to an ONNX model bundle with parity checks"),
 }
 

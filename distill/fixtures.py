@@ -111,14 +111,43 @@ def write_tiny_sd_fixture(out: str, seed: int = 0) -> dict:
     return reference
 
 
+STUDENT_RECIPES = {
+    "flash-1": {"sampler": "ddim", "timesteps": [999], "guidance_scale": 1.0, "noise_correction": True},
+    "flash-2": {"sampler": "ddim", "timesteps": [999, 666], "guidance_scale": 1.0, "noise_correction": True},
+    "flash-3": {"sampler": "ddim", "timesteps": [999, 750, 500], "guidance_scale": 1.0, "noise_correction": True},
+}
+
+
+def write_tiny_bundle(out: str, seed: int = 0) -> dict:
+    """Our bundle format (manifest.json) with random tiny weights: a teacher and three 'students'."""
+    from . import export
+    with tempfile.TemporaryDirectory() as tmp:
+        tiny_random_pipeline(seed).save_pretrained(os.path.join(tmp, "teacher"))
+        students = []
+        for i, (sid, recipe) in enumerate(STUDENT_RECIPES.items()):
+            folder = os.path.join(tmp, sid)
+            tiny_random_pipeline(seed + 1 + i).unet.save_pretrained(folder)
+            with open(os.path.join(folder, "recipe.json"), "w") as f:
+                json.dump(recipe, f)
+            students.append(f"{sid}={folder}")
+        args = export.parse_args(["--teacher", os.path.join(tmp, "teacher"), "--out", out, "--name", "tiny-random",
+                                  *[a for s in students for a in ("--student", s)]])
+        return export.main(args)
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Write the tiny random standard SD-layout ONNX fixture for the app's tests.")
     p.add_argument("--out", default="tests/fixtures/tiny-sd", help="folder to (re)write")
+    p.add_argument("--bundle", action="store_true", help="write our bundle format (manifest.json, random teacher and "
+                   "flash-1/2/3) instead of the standard SD layout")
     p.add_argument("--seed", type=int, default=0, help="initialisation seed")
     return p.parse_args(argv)
 
 
 def main(args) -> None:
+    if args.bundle:
+        write_tiny_bundle(args.out, args.seed)
+        return
     ref = write_tiny_sd_fixture(args.out, args.seed)
     print(json.dumps(ref["parity_max_abs_diff"]))
 

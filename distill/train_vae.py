@@ -32,6 +32,7 @@ class TrainVAEConfig:
     eval_every: int = 500
     eval_scenes: int = 200
     log_every: int = 50
+    initial_logvar: float = -8.0
     checkpoint_minutes: float = 3.0
     seed: int = 0
 
@@ -87,6 +88,10 @@ def main(args) -> dict:
     torch.manual_seed(cfg.seed + accelerator.process_index)
     ckpt_path = os.path.join(args.run_dir, "ckpt.pt")
     vae = build_vae(cfg.model)
+    with torch.no_grad():
+        # start with a near-deterministic posterior (std e^-4): with SD's tiny KL weight the log-variance bias
+        # would otherwise crawl down from 0 at ~lr per step while unit noise drowns every latent
+        vae.encoder.conv_out.bias[cfg.model.latent_channels:].fill_(cfg.initial_logvar)
     opt = torch.optim.AdamW(vae.parameters(), lr=cfg.learning_rate, weight_decay=0.0)
     step, history = 0, []
     if os.path.exists(ckpt_path):
