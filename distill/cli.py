@@ -13,6 +13,7 @@ COMMANDS = {
     "train-teacher": ("distill.train_teacher", "train the teacher UNet"),
     "save-teacher": ("distill.save_teacher", "write a trained teacher as a diffusers Stable Diffusion folder"),
     "sample": ("distill.sample_cmd", "sample images from a diffusers SD folder"),
+    "distill": ("distill.flash", "Imagine Flash distillation of a teacher into a 1-, 2- or 3-step student"),
     "eval": ("distill.evaluate", "analyzer accuracy per category of a model on a prompt file"),
     "export": ("distill.export", "export a diffusers SD folder to an ONNX model bundle with parity checks"),
 }

@@ -33,6 +33,18 @@ def ddim_step(x_t, eps, t: int, s: int | None, alphas_cumprod, direction=None):
 
 
 @torch.no_grad()
+def ddim_trajectory(model, x, timesteps, extra_args=None, *, alphas_cumprod, noise_correction=False):
+    """The DDIM state entering timesteps[-1]: steps through timesteps[:-1] only (no model call at the last)."""
+    extra_args = extra_args or {}
+    x_T = x
+    for i, t in enumerate(timesteps[:-1]):
+        eps = model(x, t, **extra_args)
+        corrected = noise_correction and i == 0 and int(t) == T_MAX
+        x = ddim_step(x, eps, t, timesteps[i + 1], alphas_cumprod, direction=x_T if corrected else None)
+    return x
+
+
+@torch.no_grad()
 def sample_ddim(model, x, timesteps, extra_args=None, callback=None, *, alphas_cumprod, noise_correction=False):
     """Noise-corrected DDIM (Imagine Flash §4.3): at t = T the direction term uses x_T instead of ε̂."""
     extra_args = extra_args or {}
