@@ -59,3 +59,18 @@ deps-chromium:
 
 clean:
 	rm -rf dist test-results playwright-report
+
+# ---- training the shipped model (hours on this 2-core CPU; every stage resumes where it stopped) ----
+RUNS ?= $(HOME)/.cache/imagine-flash
+CHUNK ?= 60
+.PHONY: train-vae train-text train-teacher bundle
+train-vae: deps-python
+	$(PY) -m distill train-vae --config distill/configs/vae.json --run-dir $(RUNS)/vae --max-minutes $(CHUNK)
+train-text: deps-python
+	$(PY) -m distill train-text --config distill/configs/text.json --run-dir $(RUNS)/text --max-minutes $(CHUNK)
+train-teacher: deps-python
+	$(PY) -m distill train-teacher --config distill/configs/teacher.json --vae-run $(RUNS)/vae \
+	  --text-run $(RUNS)/text --run-dir $(RUNS)/teacher --max-minutes $(CHUNK)
+bundle: deps-python
+	$(PY) -m distill save-teacher --teacher-run $(RUNS)/teacher --out $(RUNS)/teacher/pipeline
+	$(PY) -m distill export --teacher $(RUNS)/teacher/pipeline --out models/shapescenes --name "ShapeScenes"

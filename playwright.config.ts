@@ -44,8 +44,10 @@ export default defineConfig({
     },
   ],
   webServer: {
-    // Build + preview is the most stable server for tests (no on-demand transforms).
+    // Build + preview is the most stable server for tests (no on-demand transforms). /models/ serves the
+    // test fixtures (tiny random bundles), never the shipped models/.
     command: `npm run build && npm run preview -- --host 127.0.0.1 --port ${port} --strictPort`,
+    env: { MODELS_DIR: 'tests/fixtures' },
     url: baseURL,
     reuseExistingServer: !process.env.CI,
     timeout: 180_000,

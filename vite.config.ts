@@ -6,8 +6,12 @@ import react from '@vitejs/plugin-react';
 import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 
 const root = dirname(fileURLToPath(import.meta.url));
-/** The repository's shipped ONNX bundles (not under public/): served at /models/. */
-const MODELS_DIR = resolve(root, 'models');
+/**
+ * The ONNX bundles served at /models/ (not under public/): the repository's models/ folder, or another
+ * folder given as MODELS_DIR (the end-to-end tests serve tests/fixtures, whose index.json lists the
+ * tiny test bundles).
+ */
+const MODELS_DIR = resolve(root, process.env.MODELS_DIR ?? 'models');
 /** onnxruntime-web's wasm runtime, served from our own origin at /ort/ (never a CDN). */
 const ORT_DIST = resolve(root, 'node_modules/onnxruntime-web/dist');
 const isOrtRuntimeFile = (name: string): boolean => /^ort-wasm-simd-threaded.*\.(wasm|mjs)$/.test(name);

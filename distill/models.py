@@ -22,7 +22,9 @@ class VAEConfig:
     block_out_channels: tuple[int, ...] = (16, 32, 64)  # 3 blocks: 64×64 -> 16×16 (f=4)
     layers_per_block: int = 1
     latent_channels: int = 4
-    norm_num_groups: int = 16
+    # groups of ≥ 4 channels: with one channel per group GroupNorm is instance norm, which erases the absolute
+    # color level of flat regions before conv_out (measured: reconstructions lost their colors)
+    norm_num_groups: int = 4
     kl_weight: float = 1e-6  # SD's KL weight: the latent stays close to deterministic
 
 

@@ -1,7 +1,20 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { initAppStore } from './state/store';
 import { App } from './ui/App';
+import { createInferenceClient } from './worker/client';
 import './ui/app.css';
+
+const client = createInferenceClient();
+const store = initAppStore({
+  engine: client,
+  setSearch: (search) => window.history.replaceState(null, '', `${window.location.pathname}${search}${window.location.hash}`),
+});
+
+// Diagnostics for tests and bug reports, only with ?debug in the URL.
+if (new URLSearchParams(window.location.search).has('debug')) {
+  Object.assign(window, { imagineFlashDebug: { loseDevice: () => client.loseDevice(), state: () => store.getState() } });
+}
 
 const root = document.getElementById('root');
 if (!root) throw new Error('#root element missing from index.html');

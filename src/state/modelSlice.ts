@@ -1,23 +1,87 @@
 import { fetchModelIndex, type BundleRef, type IndexResult } from '../pipeline/modelIndex';
-import type { SliceCreator } from './types';
+import type { BundleSummary, LoadProgress } from '../pipeline/pipeline';
+import type { WorkerError } from '../worker/protocol';
+import type { SliceCreator, StoreDeps } from './types';
 
 export type ModelIndexState = { kind: 'loading' } | IndexResult;
+
+export type LoadState =
+  | { kind: 'idle' }
+  | { kind: 'loading'; progress: LoadProgress | null }
+  | { kind: 'ready'; summary: BundleSummary; ms: number }
+  | { kind: 'error'; error: WorkerError };
+
+const SAFE_FOLDER = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export interface ModelSlice {
   modelIndex: ModelIndexState;
   bundle: BundleRef | null;
-  /** true once the bundle's sessions are created (text encoder, UNet, VAE decoder) */
+  load: LoadState;
+  /** true once the bundle's shared sessions are created (tokenizer, text encoder, VAE decoder) */
   modelReady: boolean;
-  loadModelIndex: (fetchFn: typeof fetch) => Promise<void>;
+  loadModelIndex: (fetchFn: typeof fetch, preferred?: string) => Promise<void>;
+  selectBundle: (id: string) => void;
+  /** a standard SD ONNX folder (or another bundle) served under /models/<name>/ */
+  openFolder: (name: string) => { ok: true } | { ok: false; message: string };
+  loadBundle: () => void;
 }
 
-export const createModelSlice: SliceCreator<ModelSlice> = (set) => ({
-  modelIndex: { kind: 'loading' },
-  bundle: null,
-  modelReady: false,
-  loadModelIndex: async (fetchFn) => {
-    set({ modelIndex: { kind: 'loading' }, bundle: null, modelReady: false });
-    const result = await fetchModelIndex(fetchFn);
-    set({ modelIndex: result, bundle: result.kind === 'found' ? (result.bundles[0] ?? null) : null });
-  },
-});
+export const createModelSlice =
+  (deps: StoreDeps): SliceCreator<ModelSlice> =>
+  (set, get) => {
+    let loadId: number | null = null;
+    return {
+      modelIndex: { kind: 'loading' },
+      bundle: null,
+      load: { kind: 'idle' },
+      modelReady: false,
+      loadModelIndex: async (fetchFn, preferred) => {
+        set({ modelIndex: { kind: 'loading' }, bundle: null, modelReady: false });
+        const result = await fetchModelIndex(fetchFn);
+        const bundles = result.kind === 'found' ? result.bundles : [];
+        const bundle = bundles.find((b) => b.id === preferred) ?? bundles[0] ?? null;
+        set({ modelIndex: result, bundle });
+        if (preferred && !bundles.some((b) => b.id === preferred)) get().openFolder(preferred);
+        else if (bundle) get().loadBundle();
+      },
+      selectBundle: (id) => {
+        const index = get().modelIndex;
+        const bundle = index.kind === 'found' ? index.bundles.find((b) => b.id === id) : undefined;
+        if (bundle && bundle.id !== get().bundle?.id) {
+          set({ bundle });
+          get().loadBundle();
+        }
+      },
+      openFolder: (name) => {
+        const id = name.trim().replace(/^\/?models\//, '').replace(/\/+$/, '');
+        if (!SAFE_FOLDER.test(id)) return { ok: false, message: `"${name}" is not a folder name under /models/` };
+        set({ bundle: { id, title: id, url: `/models/${id}/` } });
+        get().loadBundle();
+        return { ok: true };
+      },
+      loadBundle: () => {
+        const { bundle, backendPref, model, steps, noiseCorrection } = get();
+        if (!bundle || !deps.engine) return;
+        if (loadId !== null) deps.engine.cancel(loadId);
+        set({ load: { kind: 'loading', progress: null }, modelReady: false, backendNotice: null });
+        const job = deps.engine.load(bundle.url, backendPref, { model, steps, noiseCorrection }, {
+          onProgress: (progress) => {
+            if (loadId === job.id) set({ load: { kind: 'loading', progress } });
+          },
+          onBackend: (backend, reason) => get().setBackend(backend, reason),
+        });
+        loadId = job.id;
+        void job.done.then((r) => {
+          if (loadId !== job.id) return;
+          loadId = null;
+          if (!r.ok) {
+            set({ load: { kind: 'error', error: r.error }, modelReady: false });
+            return;
+          }
+          set({ load: { kind: 'ready', summary: r.value.bundle, ms: r.value.ms }, modelReady: true });
+          get().setBackend(r.value.backend);
+          if (get().autoGenerate) get().requestGenerate();
+        });
+      },
+    };
+  };

@@ -1,7 +1,14 @@
 import { useEffect } from 'react';
 import { wasmThreads, type GpuLike } from '../pipeline/backend';
-import { appStore } from '../state/store';
+import { appStore, useAppStore } from '../state/store';
+import { parseUrlState } from '../state/urlState';
+import { ComparePanel } from './ComparePanel';
+import { HistoryStrip } from './HistoryStrip';
+import { ImagePanel } from './ImagePanel';
+import { LoadBar } from './LoadBar';
+import { ModelPicker } from './ModelPicker';
 import { PromptForm } from './PromptForm';
+import { SettingsBar } from './SettingsBar';
 import { StatusLine } from './StatusLine';
 
 /** navigator.gpu exists only in WebGPU-capable browsers; the DOM lib has no type for it. */
@@ -9,21 +16,48 @@ function navigatorGpu(): GpuLike | undefined {
   return (navigator as Navigator & { gpu?: GpuLike }).gpu;
 }
 
-export function App() {
-  useEffect(() => {
-    const { detectBackend, loadModelIndex } = appStore.getState();
-    void detectBackend(navigatorGpu(), wasmThreads(window.crossOriginIsolated, navigator.hardwareConcurrency));
-    void loadModelIndex(window.fetch.bind(window));
-  }, []);
+let started = false;
 
+/** Once per page (StrictMode runs effects twice): URL state in, backend guess, model index, first load. */
+function start(): void {
+  if (started) return;
+  started = true;
+  const url = parseUrlState(window.location.search);
+  const s = appStore.getState();
+  s.applyUrlState(url);
+  if (url.backend) appStore.api.setState({ backendPref: url.backend });
+  void s.detectBackend(navigatorGpu(), wasmThreads(window.crossOriginIsolated, navigator.hardwareConcurrency));
+  void s.loadModelIndex(window.fetch.bind(window), url.bundle);
+}
+
+export function App() {
+  useEffect(start, []);
+  const view = useAppStore((s) => s.view);
   return (
     <main className="app">
-      <header>
-        <h1>Imagine Flash</h1>
-        <p className="tagline">Text to image in 1–3 steps, in your browser.</p>
+      <header className="topbar">
+        <div className="brand">
+          <h1>Imagine Flash</h1>
+          <p className="tagline">Text to image in 1–3 steps, in your browser.</p>
+        </div>
+        <StatusLine />
       </header>
-      <PromptForm />
-      <StatusLine />
+      <LoadBar />
+      <div className="layout">
+        <div className="controls">
+          <PromptForm />
+          <details className="card settings-card">
+            <summary>Model and settings</summary>
+            <ModelPicker />
+            <SettingsBar />
+          </details>
+        </div>
+        <div className="output">{view === 'compare' ? <ComparePanel /> : <ImagePanel />}</div>
+      </div>
+      <HistoryStrip />
+      <footer className="footer">
+        Runs entirely on this device with onnxruntime-web. Distilled with Imagine Flash (Kohler et al., 2024).
+      </footer>
     </main>
   );
 }

@@ -1,13 +1,23 @@
 import type { FormEvent } from 'react';
-import { MAX_SEED, STEP_COUNTS } from '../state/formSlice';
+import { STEP_COUNTS } from '../state/formSlice';
 import { appStore, useAppStore } from '../state/store';
+import { SeedField } from './SeedField';
+import { Segmented } from './Segmented';
+
+const stepOptions = STEP_COUNTS.map((n) => ({ value: n, label: String(n), title: `${n} step${n === 1 ? '' : 's'}` }));
+const modelOptions = [
+  { value: 'flash' as const, label: 'Flash', title: 'the distilled few-step model' },
+  { value: 'teacher' as const, label: 'Teacher', title: 'the original model: DPM-Solver++, many steps, CFG' },
+];
 
 export function PromptForm() {
   const prompt = useAppStore((s) => s.prompt);
   const steps = useAppStore((s) => s.steps);
-  const seed = useAppStore((s) => s.seed);
-  const modelReady = useAppStore((s) => s.modelReady);
-  const { setPrompt, setSteps, setSeed, requestGenerate } = appStore.getState();
+  const model = useAppStore((s) => s.model);
+  const nc = useAppStore((s) => s.noiseCorrection);
+  const ready = useAppStore((s) => s.modelReady);
+  const running = useAppStore((s) => s.status === 'running');
+  const { setPrompt, setSteps, setModel, setNoiseCorrection, requestGenerate, startCompare } = appStore.getState();
 
   const onSubmit = (e: FormEvent<HTMLFormElement>): void => {
     e.preventDefault();
@@ -15,35 +25,34 @@ export function PromptForm() {
   };
 
   return (
-    <form className="prompt-form" onSubmit={onSubmit}>
-      <label className="prompt">
+    <form className="prompt-form card" onSubmit={onSubmit} aria-label="Generate an image">
+      <label className="prompt-label" htmlFor="prompt">
         Prompt
-        <input type="text" value={prompt} onChange={(e) => setPrompt(e.target.value)} />
       </label>
-      <label>
-        Steps
-        <select value={steps} onChange={(e) => setSteps(Number(e.target.value))}>
-          {STEP_COUNTS.map((n) => (
-            <option key={n} value={n}>
-              {n}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Seed
-        <input
-          type="number"
-          min={0}
-          max={MAX_SEED}
-          step={1}
-          value={seed}
-          onChange={(e) => setSeed(e.target.valueAsNumber)}
-        />
-      </label>
-      <button type="submit" disabled={!modelReady || prompt.trim() === ''}>
-        Generate
-      </button>
+      <div className="prompt-row">
+        <input id="prompt" type="text" value={prompt} onChange={(e) => setPrompt(e.target.value)} placeholder="a red circle above a blue star" autoComplete="off" spellCheck={false} />
+        <button type="submit" className="primary" disabled={!ready}>
+          {running ? 'Generating…' : 'Generate'}
+        </button>
+      </div>
+      <div className="options">
+        <div className="option">
+          <span className="option-label">Model</span>
+          <Segmented name="model" label="Model" value={model} options={modelOptions} onChange={setModel} />
+        </div>
+        <div className="option">
+          <span className="option-label">Steps</span>
+          <Segmented name="steps" label="Steps" value={steps} options={stepOptions} onChange={setSteps} disabled={model === 'teacher'} />
+        </div>
+        <label className="option switch" title="Imagine Flash §4.3: use x_T for the first step's direction term">
+          <input type="checkbox" checked={nc} disabled={model === 'teacher'} onChange={(e) => setNoiseCorrection(e.target.checked)} />
+          <span>Noise correction</span>
+        </label>
+        <SeedField />
+        <button type="button" className="secondary" disabled={!ready} onClick={startCompare}>
+          Compare steps
+        </button>
+      </div>
     </form>
   );
 }

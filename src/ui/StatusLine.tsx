@@ -1,30 +1,51 @@
 import { describeBackend } from '../pipeline/backend';
-import type { ModelIndexState } from '../state/modelSlice';
+import type { LoadState, ModelIndexState } from '../state/modelSlice';
 import { useAppStore } from '../state/store';
 
-function modelText(index: ModelIndexState, ready: boolean): string {
+function modelText(index: ModelIndexState, load: LoadState, title: string | undefined): string {
   switch (index.kind) {
     case 'loading':
       return 'Looking for model bundles…';
     case 'none':
     case 'error':
-      return index.message;
-    case 'found': {
-      const names = index.bundles.map((b) => b.title).join(', ');
-      return `Model bundle: ${names}${ready ? '' : ' (not loaded)'}`;
+      if (!title) return index.message;
+      break;
+    case 'found':
+      break;
+  }
+  switch (load.kind) {
+    case 'idle':
+      return `Model bundle: ${title ?? '–'} (not loaded)`;
+    case 'loading':
+      return `Loading ${title ?? 'model'}…`;
+    case 'ready': {
+      const s = load.summary;
+      return `Model: ${s.name} · ${s.imageSize[1]}×${s.imageSize[0]} · ${s.verified ? 'verified' : 'unverified (no hashes)'}`;
     }
+    case 'error':
+      return `Could not load ${title ?? 'the model'}: ${load.error.message}`;
   }
 }
 
 export function StatusLine() {
   const backend = useAppStore((s) => s.backend);
+  const notice = useAppStore((s) => s.backendNotice);
   const modelIndex = useAppStore((s) => s.modelIndex);
-  const modelReady = useAppStore((s) => s.modelReady);
+  const load = useAppStore((s) => s.load);
+  const title = useAppStore((s) => s.bundle?.title);
+  const failed = modelIndex.kind === 'error' || load.kind === 'error';
   return (
     <p className="status" role="status">
-      <span data-testid="backend">Backend: {backend ? describeBackend(backend) : 'detecting…'}</span>
-      <span data-testid="model" className={modelIndex.kind === 'error' ? 'error' : undefined}>
-        {modelText(modelIndex, modelReady)}
+      <span data-testid="backend" className={`badge ${backend?.kind ?? ''}`}>
+        Backend: {backend ? describeBackend(backend) : 'detecting…'}
+      </span>
+      {notice && (
+        <span data-testid="backend-notice" className="notice">
+          {notice} — switched to WASM
+        </span>
+      )}
+      <span data-testid="model" className={failed ? 'error' : undefined}>
+        {modelText(modelIndex, load, title)}
       </span>
     </p>
   );

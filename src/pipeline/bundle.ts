@@ -1,0 +1,102 @@
+/**
+ * What the app needs to know about a model folder, whatever its layout: our bundle (manifest.json,
+ * verified) or a standard diffusers/optimum Stable Diffusion ONNX export (derived, unverified).
+ * See DESIGN.md, "The contract between the halves".
+ */
+
+import type { NoiseSchedule } from './ddim';
+
+export type Recipe =
+  | { sampler: 'ddim'; timesteps: number[]; guidanceScale: number; noiseCorrection: boolean }
+  | { sampler: 'dpmsolver++'; timesteps: number[]; guidanceScale: number; solverOrder: 1 | 2 };
+
+export type UnetRole = 'flash' | 'teacher';
+
+export interface UnetSpec {
+  id: string;
+  /** path of the ONNX file inside the bundle; several recipes may share one file */
+  path: string;
+  role: UnetRole;
+  recipe: Recipe;
+}
+
+export interface FileRecord {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface Vocabulary {
+  words: string[];
+}
+
+export interface BundleSpec {
+  source: 'manifest' | 'diffusers';
+  name: string;
+  /** folder URL, ending in '/' */
+  baseUrl: string;
+  /** [H, W] of the decoded image */
+  imageSize: [number, number];
+  /** [C, h, w] of one latent */
+  latentShape: [number, number, number];
+  vaeScalingFactor: number;
+  contextLength: number;
+  textEncoder: string;
+  vaeDecoder: string;
+  /** folder with tokenizer.json and tokenizer_config.json */
+  tokenizer: string;
+  unets: UnetSpec[];
+  schedule: NoiseSchedule;
+  /** null: any word goes (a general-purpose model) */
+  vocabulary: Vocabulary | null;
+  /** null: nothing to verify against (a standard folder has no hashes) */
+  files: FileRecord[] | null;
+}
+
+export class BundleFormatError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(`${file}: ${message}`);
+    this.name = 'BundleFormatError';
+  }
+}
+
+export const T_MAX = 999;
+
+export function recipeSteps(recipe: Recipe): number {
+  return recipe.timesteps.length;
+}
+
+export function describeRecipe(recipe: Recipe): string {
+  const n = recipe.timesteps.length;
+  const cfg = recipe.guidanceScale > 1 ? `, CFG ${recipe.guidanceScale}` : '';
+  switch (recipe.sampler) {
+    case 'ddim':
+      return `DDIM ${n} step${n === 1 ? '' : 's'}${cfg}`;
+    case 'dpmsolver++':
+      return `DPM-Solver++ ${n} steps${cfg}`;
+    default:
+      return assertNever(recipe);
+  }
+}
+
+export function assertNever(x: never): never {
+  throw new Error(`unexpected value ${JSON.stringify(x)}`);
+}
+
+/** A file path inside a bundle: relative, '/'-separated, no '..' or empty segments. */
+export function isSafeRelativePath(p: string): boolean {
+  if (p === '' || p.startsWith('/') || p.includes('\\')) return false;
+  return p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+}
+
+export function joinPath(dir: string, name: string): string {
+  return dir === '' ? name : `${dir.replace(/\/+$/, '')}/${name}`;
+}
+
+/** Every file the app reads from a bundle, tokenizer files included. */
+export function tokenizerFiles(spec: Pick<BundleSpec, 'tokenizer'>): { json: string; config: string } {
+  return { json: joinPath(spec.tokenizer, 'tokenizer.json'), config: joinPath(spec.tokenizer, 'tokenizer_config.json') };
+}

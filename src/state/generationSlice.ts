@@ -1,0 +1,86 @@
+import type { GenerateOutput, StepProgress } from '../pipeline/pipeline';
+import type { Variant, WorkerError } from '../worker/protocol';
+import type { GenerateRequest } from './formSlice';
+import type { SliceCreator, StoreDeps } from './types';
+import { toSearch } from './urlState';
+
+export interface GeneratedImage {
+  key: string;
+  prompt: string;
+  seed: number;
+  variant: Variant;
+  output: GenerateOutput;
+  bundle: string;
+  backend: string;
+}
+
+export type GenerationStatus = 'idle' | 'running' | 'done' | 'error';
+
+export interface GenerationSlice {
+  status: GenerationStatus;
+  current: GeneratedImage | null;
+  error: WorkerError | null;
+  step: StepProgress | null;
+  startGeneration: (request: GenerateRequest) => void;
+  cancelGeneration: () => void;
+  showInputError: (message: string) => void;
+}
+
+let keySeq = 0;
+export function imageKey(): string {
+  keySeq += 1;
+  return `img-${Date.now().toString(36)}-${keySeq}`;
+}
+
+export const createGenerationSlice =
+  (deps: StoreDeps): SliceCreator<GenerationSlice> =>
+  (set, get) => {
+    let jobId: number | null = null;
+    return {
+      status: 'idle',
+      current: null,
+      error: null,
+      step: null,
+      showInputError: (message) => set({ status: 'error', error: { kind: 'input', message } }),
+      cancelGeneration: () => {
+        if (jobId !== null) deps.engine?.cancel(jobId);
+      },
+      startGeneration: (req) => {
+        const engine = deps.engine;
+        if (!engine) return;
+        const { bundle, backendPref } = get();
+        deps.setSearch(
+          toSearch({ prompt: req.prompt, seed: String(req.seed), steps: req.variant.steps, model: req.variant.model, nc: req.variant.noiseCorrection, bundle: bundle?.id, backend: backendPref }),
+        );
+        set({ status: 'running', error: null, step: null });
+        const job = engine.generate(req.prompt, req.seed, [req.variant], {
+          onStep: (_v, step) => {
+            if (jobId === job.id) set({ step });
+          },
+          onBackend: (backend, reason) => get().setBackend(backend, reason),
+          onImage: (_v, output) => {
+            const backend = get().backend;
+            const image: GeneratedImage = {
+              key: imageKey(),
+              prompt: req.prompt,
+              seed: req.seed,
+              variant: req.variant,
+              output,
+              bundle: get().load.kind === 'ready' ? (get().bundle?.title ?? '') : '',
+              backend: backend?.kind === 'webgpu' ? 'WebGPU' : 'WASM',
+            };
+            set({ current: image });
+            get().addToHistory(image);
+          },
+        });
+        jobId = job.id;
+        void job.done.then((r) => {
+          // A superseded job's "cancelled" must not overwrite the newer job's state.
+          if (jobId !== job.id) return;
+          jobId = null;
+          if (r.ok) set({ status: 'done', step: null });
+          else set({ status: r.error.kind === 'cancelled' ? 'idle' : 'error', error: r.error.kind === 'cancelled' ? null : r.error, step: null });
+        });
+      },
+    };
+  };

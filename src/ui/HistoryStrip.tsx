@@ -1,0 +1,35 @@
+import { appStore, useAppStore } from '../state/store';
+import { PixelCanvas } from './PixelCanvas';
+import { downloadPng, pngFileName } from './png';
+
+export function HistoryStrip() {
+  const history = useAppStore((s) => s.history);
+  const currentKey = useAppStore((s) => s.current?.key);
+  if (history.length === 0) return null;
+  const { showFromHistory, clearHistory } = appStore.getState();
+  return (
+    <section className="card history" aria-label="History">
+      <header className="panel-head">
+        <h2>History</h2>
+        <button type="button" className="link" onClick={clearHistory}>
+          Clear
+        </button>
+      </header>
+      <ul data-testid="history">
+        {history.map((h) => {
+          const what = h.variant.model === 'teacher' ? 'teacher' : `${h.variant.steps}-step`;
+          return (
+            <li key={h.key} className={h.key === currentKey ? 'current' : undefined}>
+              <button type="button" className="thumb" onClick={() => showFromHistory(h.key)} title={`${h.prompt} · seed ${h.seed} · ${what}`}>
+                <PixelCanvas image={h.output.image} label={`${what} image of “${h.prompt}”, seed ${h.seed}`} />
+              </button>
+              <button type="button" className="link small" onClick={() => void downloadPng(h.output.image, pngFileName(h.prompt, h.seed, h.output.unetId))} aria-label={`Download PNG of ${what} image, seed ${h.seed}`}>
+                PNG
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,155 @@
+/**
+ * The worker side of the protocol: one job at a time, each with its own AbortController.
+ * Latest wins: a new generate aborts the running generate (it stops between UNet steps) and replaces any
+ * queued one, so rapid clicks never pile up; a new load aborts whatever runs and drops everything queued.
+ * A generate that arrives during a load waits for it.
+ */
+
+import type { BackendInfo, BackendPreference } from '../pipeline/backend';
+import { BundleFormatError } from '../pipeline/bundle';
+import { InputError, isAbortError, ModelError, VocabularyError } from '../pipeline/errors';
+import { BundleFileError } from '../pipeline/files';
+import type { GenerateOutput, GenerateParams, LoadProgress, StepProgress } from '../pipeline/pipeline';
+import type { LoadDone, Variant, WorkerError, WorkerEvent, WorkerRequest } from './protocol';
+
+export interface EngineCallbacks {
+  signal: AbortSignal;
+  onProgress: (p: LoadProgress) => void;
+  onStep: (s: StepProgress) => void;
+  onBackend: (b: BackendInfo, reason: string) => void;
+}
+
+/** What the host drives: implemented over the real pipeline in engine.ts, faked in tests. */
+export interface HostEngine {
+  load(bundleUrl: string, backend: BackendPreference, cb: EngineCallbacks, warm: Variant): Promise<LoadDone>;
+  generate(params: GenerateParams, cb: EngineCallbacks): Promise<GenerateOutput>;
+  loseDevice(): Promise<boolean>;
+}
+
+export type Post = (event: WorkerEvent, transfer?: Transferable[]) => void;
+
+type Job = Extract<WorkerRequest, { type: 'load' | 'generate' }>;
+
+export function toWorkerError(err: unknown): WorkerError {
+  if (isAbortError(err)) return { kind: 'cancelled', message: 'Cancelled.' };
+  if (err instanceof VocabularyError) {
+    return { kind: 'vocabulary', message: err.message, unknown: err.unknown, suggestions: err.suggestions, known: err.known };
+  }
+  if (err instanceof InputError) return { kind: 'input', message: err.message };
+  if (err instanceof BundleFileError || err instanceof BundleFormatError) return { kind: 'file', message: err.message, file: err.file };
+  if (err instanceof ModelError) return { kind: 'model', message: err.message, file: err.file };
+  return { kind: 'internal', message: err instanceof Error ? err.message : String(err) };
+}
+
+const cancelled = (why: string): WorkerError => ({ kind: 'cancelled', message: why });
+
+export class InferenceHost {
+  private current: { job: Job; ctrl: AbortController } | null = null;
+  private queue: Job[] = [];
+
+  constructor(
+    private readonly engine: HostEngine,
+    private readonly post: Post,
+  ) {}
+
+  /** true while a job runs or waits (tests use it to wait for quiet) */
+  get busy(): boolean {
+    return this.current !== null || this.queue.length > 0;
+  }
+
+  handle(req: WorkerRequest): void {
+    switch (req.type) {
+      case 'load':
+        this.current?.ctrl.abort('Superseded by another model load.');
+        this.dropQueued(() => true, 'Superseded by another model load.');
+        this.queue.push(req);
+        break;
+      case 'generate':
+        if (this.current?.job.type === 'generate') this.current.ctrl.abort('Superseded by a newer request.');
+        this.dropQueued((j) => j.type === 'generate', 'Superseded by a newer request.');
+        this.queue.push(req);
+        break;
+      case 'cancel': {
+        const running = this.current?.job.id === req.target;
+        if (running) this.current?.ctrl.abort('Cancelled.');
+        const queued = this.dropQueued((j) => j.id === req.target, 'Cancelled.');
+        this.post({ id: req.id, type: 'result', request: 'cancel', ok: true, value: { cancelled: running || queued > 0 } });
+        break;
+      }
+      case 'debug':
+        void this.engine.loseDevice().then(
+          (done) => this.post({ id: req.id, type: 'result', request: 'debug', ok: true, value: { done } }),
+          (err: unknown) => this.post({ id: req.id, type: 'result', request: 'debug', ok: false, error: toWorkerError(err) }),
+        );
+        return;
+      default: {
+        const never: never = req;
+        throw new Error(`unknown request ${JSON.stringify(never)}`);
+      }
+    }
+    void this.pump();
+  }
+
+  private dropQueued(match: (j: Job) => boolean, why: string): number {
+    const dropped = this.queue.filter(match);
+    this.queue = this.queue.filter((j) => !match(j));
+    for (const j of dropped) this.post({ id: j.id, type: 'result', request: j.type, ok: false, error: cancelled(why) });
+    return dropped.length;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.current) return;
+    const job = this.queue.shift();
+    if (!job) return;
+    const ctrl = new AbortController();
+    this.current = { job, ctrl };
+    try {
+      await this.run(job, ctrl.signal);
+    } finally {
+      this.current = null;
+      void this.pump();
+    }
+  }
+
+  private callbacks(id: number, signal: AbortSignal, variant: () => number): EngineCallbacks {
+    return {
+      signal,
+      onProgress: (progress) => this.post({ id, type: 'progress', progress }),
+      onStep: (step) => this.post({ id, type: 'step', variant: variant(), step }),
+      onBackend: (backend, reason) => this.post({ id, type: 'backend', backend, reason }),
+    };
+  }
+
+  private async run(job: Job, signal: AbortSignal): Promise<void> {
+    try {
+      switch (job.type) {
+        case 'load': {
+          const value = await this.engine.load(job.bundleUrl, job.backend, this.callbacks(job.id, signal, () => 0), job.warm);
+          signal.throwIfAborted();
+          this.post({ id: job.id, type: 'result', request: 'load', ok: true, value });
+          break;
+        }
+        case 'generate': {
+          let index = 0;
+          const cb = this.callbacks(job.id, signal, () => index);
+          for (; index < job.variants.length; index++) {
+            const v = job.variants[index];
+            if (!v) break;
+            const output = await this.engine.generate({ prompt: job.prompt, seed: job.seed, ...v }, cb);
+            signal.throwIfAborted();
+            this.post({ id: job.id, type: 'image', variant: index, output }, [output.image.data.buffer]);
+          }
+          this.post({ id: job.id, type: 'result', request: 'generate', ok: true, value: { images: job.variants.length } });
+          break;
+        }
+        default: {
+          const never: never = job;
+          throw new Error(`unknown job ${JSON.stringify(never)}`);
+        }
+      }
+    } catch (err) {
+      const error = signal.aborted ? cancelled(typeof signal.reason === 'string' ? signal.reason : 'Cancelled.') : toWorkerError(err);
+      this.post({ id: job.id, type: 'result', request: job.type, ok: false, error });
+    }
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Messages between the page and the inference worker. Every request carries an id; every event the worker
+ * sends about a request carries the same id; each request ends in exactly one `result` with ok true/false.
+ */
+
+import type { BackendInfo, BackendPreference } from '../pipeline/backend';
+import type { UnetRole } from '../pipeline/bundle';
+import type { BundleSummary, GenerateOutput, LoadProgress, StepCount, StepProgress } from '../pipeline/pipeline';
+
+export interface Variant {
+  model: UnetRole;
+  steps: StepCount;
+  noiseCorrection: boolean;
+}
+
+export type WorkerRequest =
+  /** `warm`: the variant whose UNet is loaded with the shared parts (others load when first used) */
+  | { id: number; type: 'load'; bundleUrl: string; backend: BackendPreference; warm: Variant }
+  /** one job, several images (the step comparison); a newer generate supersedes it */
+  | { id: number; type: 'generate'; prompt: string; seed: number; variants: Variant[] }
+  | { id: number; type: 'cancel'; target: number }
+  /** diagnostics for tests (?debug): destroy the WebGPU device as a driver reset would */
+  | { id: number; type: 'debug'; action: 'lose-device' };
+
+export type WorkerError =
+  | { kind: 'cancelled'; message: string }
+  | { kind: 'input'; message: string }
+  | { kind: 'vocabulary'; message: string; unknown: string[]; suggestions: Record<string, string>; known: string[] }
+  | { kind: 'file'; message: string; file: string }
+  | { kind: 'model'; message: string; file: string }
+  | { kind: 'internal'; message: string };
+
+export interface LoadDone {
+  bundle: BundleSummary;
+  backend: BackendInfo;
+  ms: number;
+}
+
+export interface GenerateDone {
+  images: number;
+}
+
+export type WorkerResult =
+  | { id: number; type: 'result'; request: 'load'; ok: true; value: LoadDone }
+  | { id: number; type: 'result'; request: 'generate'; ok: true; value: GenerateDone }
+  | { id: number; type: 'result'; request: 'cancel'; ok: true; value: { cancelled: boolean } }
+  | { id: number; type: 'result'; request: 'debug'; ok: true; value: { done: boolean } }
+  | { id: number; type: 'result'; request: WorkerRequest['type']; ok: false; error: WorkerError };
+
+export type WorkerEvent =
+  | { id: number; type: 'progress'; progress: LoadProgress }
+  | { id: number; type: 'step'; variant: number; step: StepProgress }
+  | { id: number; type: 'image'; variant: number; output: GenerateOutput }
+  /** the backend changed under a running request (a lost WebGPU device → WASM) */
+  | { id: number; type: 'backend'; backend: BackendInfo; reason: string }
+  | WorkerResult;

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import type { BackendInfo } from '../../src/pipeline/backend';
+import { BundleFileError } from '../../src/pipeline/files';
+import type { GenerateOutput, GenerateParams } from '../../src/pipeline/pipeline';
+import { InferenceClient, type WorkerLike } from '../../src/worker/client';
+import { InferenceHost, type EngineCallbacks, type HostEngine } from '../../src/worker/host';
+import type { LoadDone, Variant, WorkerEvent, WorkerRequest } from '../../src/worker/protocol';
+
+const wasm: BackendInfo = { kind: 'wasm', reason: 'test', threads: 1 };
+const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A fake engine whose generations take `steps` ticks and honour the abort signal between them. */
+class FakeEngine implements HostEngine {
+  started: string[] = [];
+  async load(url: string, _b: unknown, cb: EngineCallbacks, warm: Variant): Promise<LoadDone> {
+    this.started.push(`load ${url} ${warm.steps}`);
+    cb.onProgress({ file: 'unet/model.onnx', loaded: 1, total: 2, fromCache: false, bytesDone: 1, bytesTotal: 2 });
+    await tick(5);
+    cb.signal.throwIfAborted();
+    if (url.includes('broken')) throw new BundleFileError('unet/model.onnx', 'sha256 mismatch');
+    return {
+      bundle: { name: url, baseUrl: url, source: 'manifest', verified: true, imageSize: [2, 2], latentShape: [4, 1, 1], contextLength: 77, unets: [], vocabulary: null },
+      backend: wasm,
+      ms: 5,
+    };
+  }
+  async generate(p: GenerateParams, cb: EngineCallbacks): Promise<GenerateOutput> {
+    this.started.push(`gen ${p.prompt} ${p.steps}`);
+    for (let i = 0; i < p.steps; i++) {
+      cb.signal.throwIfAborted();
+      cb.onStep({ index: i, total: p.steps, t: 999 });
+      await tick(5);
+    }
+    cb.signal.throwIfAborted();
+    return { image: { width: 1, height: 1, data: new Uint8ClampedArray(4) }, timings: [], tokenCount: 3, truncated: false, unetId: `flash-${p.steps}`, recipe: 'DDIM', noiseCorrection: true };
+  }
+  async loseDevice(): Promise<boolean> {
+    return false;
+  }
+}
+
+/** Host and client wired back to back, as the worker boundary would (asynchronously). */
+function wire(engine = new FakeEngine()): { client: InferenceClient; engine: FakeEngine; events: WorkerEvent[] } {
+  const events: WorkerEvent[] = [];
+  let toPage: ((e: MessageEvent<WorkerEvent>) => void) | null = null;
+  const host = new InferenceHost(engine, (e) => {
+    events.push(e);
+    queueMicrotask(() => toPage?.({ data: e } as MessageEvent<WorkerEvent>));
+  });
+  const worker: WorkerLike = {
+    postMessage: (m: WorkerRequest) => queueMicrotask(() => host.handle(m)),
+    addEventListener: ((type: string, l: (e: MessageEvent<WorkerEvent>) => void) => {
+      if (type === 'message') toPage = l;
+    }) as WorkerLike['addEventListener'],
+  };
+  return { client: new InferenceClient(worker), engine, events };
+}
+
+const flash = (steps: 1 | 2 | 3): Variant => ({ model: 'flash', steps, noiseCorrection: true });
+
+describe('inference worker protocol', () => {
+  it('load reports progress and resolves ok', async () => {
+    const { client } = wire();
+    const progress: number[] = [];
+    const r = await client.load('/models/a/', 'auto', flash(2), { onProgress: (p) => progress.push(p.bytesDone) }).done;
+    expect(r).toMatchObject({ ok: true, value: { backend: wasm } });
+    expect(progress).toEqual([1]);
+  });
+
+  it('rapid repeated generates: the latest wins, earlier ones end cancelled, none piles up', async () => {
+    const { client, engine } = wire();
+    await client.load('/models/a/', 'auto', flash(2)).done;
+    const images: string[] = [];
+    const runs = ['one', 'two', 'three', 'four', 'five'].map((prompt) =>
+      client.generate(prompt, 1, [flash(3)], { onImage: () => images.push(prompt) }).done,
+    );
+    const results = await Promise.all(runs);
+    expect(results.slice(0, 4).every((r) => !r.ok && r.error.kind === 'cancelled')).toBe(true);
+    expect(results[4]).toEqual({ ok: true, value: { images: 1 } });
+    expect(images).toEqual(['five']);
+    // only the first (already running when the others arrived) and the last ever started
+    expect(engine.started.filter((s) => s.startsWith('gen'))).toEqual(['gen one 3', 'gen five 3']);
+  });
+
+  it('cancel stops a running generation between steps', async () => {
+    const { client } = wire();
+    await client.load('/models/a/', 'auto', flash(2)).done;
+    const steps: number[] = [];
+    const job = client.generate('p', 1, [flash(3)], { onStep: (_v, s) => steps.push(s.index) });
+    await tick(7);
+    client.cancel(job.id);
+    const r = await job.done;
+    expect(r).toEqual({ ok: false, error: { kind: 'cancelled', message: 'Cancelled.' } });
+    expect(steps.length).toBeLessThan(3);
+  });
+
+  it('a generate sent during a load waits for it; a comparison yields one image per variant', async () => {
+    const { client, engine } = wire();
+    const load = client.load('/models/a/', 'auto', flash(1)).done;
+    const images: number[] = [];
+    const gen = client.generate('p', 1, [flash(1), flash(2), flash(3), { model: 'teacher', steps: 2, noiseCorrection: false }], {
+      onImage: (v) => images.push(v),
+    }).done;
+    expect((await load).ok).toBe(true);
+    expect(await gen).toEqual({ ok: true, value: { images: 4 } });
+    expect(images).toEqual([0, 1, 2, 3]);
+    expect(engine.started[0]).toBe('load /models/a/ 1');
+  });
+
+  it('a new load supersedes a running load; file errors come back with the file named', async () => {
+    const { client } = wire();
+    const first = client.load('/models/a/', 'auto', flash(2)).done;
+    const second = client.load('/models/broken/', 'auto', flash(2)).done;
+    expect(await first).toMatchObject({ ok: false, error: { kind: 'cancelled' } });
+    expect(await second).toEqual({ ok: false, error: { kind: 'file', file: 'unet/model.onnx', message: 'unet/model.onnx: sha256 mismatch' } });
+  });
+});

@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { BundleFileError } from '../../src/pipeline/files';
+import { InputError, VocabularyError } from '../../src/pipeline/errors';
+import { openBundle } from '../../src/pipeline/openBundle';
+import { Pipeline, type GenerateParams, type StepCount } from '../../src/pipeline/pipeline';
+import { BASE, memoryCaches, nodeIo } from './helpers/nodeIo';
+import { nodeRuntime } from './helpers/nodeRuntime';
+
+/** Images from tests/web/python_parity.py: the Python side's pieces on onnxruntime (CPU). */
+interface ParityCase {
+  bundle: string;
+  prompt: string;
+  seed: number;
+  model: 'flash' | 'teacher';
+  steps: StepCount;
+  noise_correction: boolean;
+  width: number;
+  height: number;
+  rgb_base64: string;
+}
+const parity = JSON.parse(readFileSync(new URL('./python_parity.json', import.meta.url), 'utf8')) as { cases: ParityCase[] };
+
+/** Goal of issue 6: the same prompt and seed give the same image as Python, within 2/255. */
+const MAX_PIXEL_DIFF = 2;
+
+async function open(bundle: string, io = nodeIo()): Promise<Pipeline> {
+  return new Pipeline(await openBundle(io, `${BASE}${bundle}/`), io, nodeRuntime());
+}
+
+function maxPixelDiff(rgba: Uint8ClampedArray, rgb: Uint8Array): number {
+  let m = 0;
+  for (let p = 0; p < rgb.length / 3; p++) {
+    for (let c = 0; c < 3; c++) m = Math.max(m, Math.abs((rgba[p * 4 + c] as number) - (rgb[p * 3 + c] as number)));
+  }
+  return m;
+}
+
+const params = (p: Partial<GenerateParams>): GenerateParams => ({
+  prompt: 'a red circle to the left of a blue square',
+  seed: 7,
+  model: 'flash',
+  steps: 2,
+  noiseCorrection: true,
+  ...p,
+});
+
+describe('pipeline on onnxruntime-web (WASM, Node) vs the Python pipeline', () => {
+  const pipelines = new Map<string, Promise<Pipeline>>();
+  const pipelineFor = (bundle: string): Promise<Pipeline> => {
+    const p = pipelines.get(bundle) ?? open(bundle);
+    pipelines.set(bundle, p);
+    return p;
+  };
+
+  for (const c of parity.cases) {
+    const name = `${c.bundle} ${c.model}${c.model === 'flash' ? `-${c.steps}` : ''}${c.noise_correction ? ' +NC' : ''}`;
+    it(`${name}: max pixel difference ≤ ${MAX_PIXEL_DIFF}/255`, { timeout: 60_000 }, async () => {
+      const pipe = await pipelineFor(c.bundle);
+      const out = await pipe.generate(params({ prompt: c.prompt, seed: c.seed, model: c.model, steps: c.steps, noiseCorrection: c.noise_correction }));
+      expect([out.image.height, out.image.width]).toEqual([c.height, c.width]);
+      const diff = maxPixelDiff(out.image.data, new Uint8Array(Buffer.from(c.rgb_base64, 'base64')));
+      console.info(`parity ${name}: max |Δpixel| = ${diff}/255`);
+      expect(diff).toBeLessThanOrEqual(MAX_PIXEL_DIFF);
+      const unetSteps = out.timings.filter((t) => t.stage === 'unet').length;
+      expect(unetSteps).toBe(c.model === 'teacher' ? 25 : c.steps);
+      expect(out.timings.map((t) => t.stage)).toEqual(expect.arrayContaining(['tokenize', 'encode', 'unet', 'decode']));
+    });
+  }
+
+  it('reads a standard SD folder: input dtypes from the sessions (int32 ids, int64 timestep), 8×8 latents', { timeout: 60_000 }, async () => {
+    const pipe = await pipelineFor('tiny-sd');
+    const s = pipe.summary();
+    expect(s).toMatchObject({ source: 'diffusers', verified: false, latentShape: [4, 8, 8], imageSize: [64, 64], vocabulary: null });
+    expect(s.unets.map((u) => u.id)).toEqual(['flash-1', 'flash-2', 'flash-3', 'teacher']);
+  });
+
+  it('rejects words outside the bundle vocabulary, naming them and offering the known ones', { timeout: 60_000 }, async () => {
+    const pipe = await pipelineFor('tiny-bundle');
+    const err = await pipe.generate(params({ prompt: 'a red circel and a zebra' })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VocabularyError);
+    const v = err as VocabularyError;
+    expect(v.unknown).toEqual(['circel', 'zebra']);
+    expect(v.suggestions).toEqual({ circel: 'circle' });
+    expect(v.known).toContain('triangle');
+    expect(v.message).toMatch(/"circel" \(did you mean "circle"\?\), "zebra"/);
+  });
+
+  it('refuses an empty prompt and a bad seed', async () => {
+    const pipe = await pipelineFor('tiny-bundle');
+    await expect(pipe.generate(params({ prompt: '   ' }))).rejects.toBeInstanceOf(InputError);
+    await expect(pipe.generate(params({ seed: 2 ** 32 }))).rejects.toThrow(/whole number from 0 to 4294967295/);
+    await expect(pipe.generate(params({ seed: 1.5 }))).rejects.toBeInstanceOf(InputError);
+  });
+
+  it('truncates a prompt longer than 77 tokens and says so', { timeout: 60_000 }, async () => {
+    const pipe = await pipelineFor('tiny-bundle');
+    const long = Array.from({ length: 30 }, () => 'a red circle').join(' and ');
+    const out = await pipe.generate(params({ prompt: long, steps: 1 }));
+    expect(out.truncated).toBe(true);
+    expect(out.tokenCount).toBeGreaterThan(77);
+  });
+
+  it('stops between UNet steps when aborted', { timeout: 60_000 }, async () => {
+    const pipe = await pipelineFor('tiny-bundle');
+    const ctrl = new AbortController();
+    const seen: number[] = [];
+    const run = pipe.generate(params({ model: 'teacher' }), {
+      signal: ctrl.signal,
+      onStep: (s) => {
+        seen.push(s.index);
+        if (s.index === 2) ctrl.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    expect(seen).toEqual([0, 1, 2]);
+  });
+});
+
+describe('verified loading', () => {
+  it('names the corrupted file and creates no session from it', { timeout: 60_000 }, async () => {
+    const flip = (b: Uint8Array): Uint8Array => {
+      const c = b.slice();
+      c[c.length >> 1] = (c[c.length >> 1] as number) ^ 0xff;
+      return c;
+    };
+    const io = nodeIo({ alter: { 'tiny-bundle/unet-flash-2/model.onnx': flip } });
+    const pipe = await open('tiny-bundle', io);
+    const err = await pipe.generate(params({ steps: 2 })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BundleFileError);
+    expect((err as BundleFileError).file).toBe('unet-flash-2/model.onnx');
+    expect((err as Error).message).toMatch(/sha256 .* does not match/);
+    // the rest keeps working
+    const ok = await pipe.generate(params({ steps: 1 }));
+    expect(ok.unetId).toBe('flash-1');
+  });
+
+  it('a reload reads verified files from the Cache API instead of the network', { timeout: 60_000 }, async () => {
+    const caches = memoryCaches();
+    const first: string[] = [];
+    const a = await open('tiny-bundle', nodeIo({ caches, log: first }));
+    await a.prepare(['flash-1']);
+    expect(first).toContain('/models/tiny-bundle/unet-flash-1/model.onnx');
+    const second: string[] = [];
+    const b = await open('tiny-bundle', nodeIo({ caches, log: second }));
+    await b.prepare(['flash-1']);
+    expect(second.filter((u) => u.endsWith('.onnx'))).toEqual([]);
+    expect(second).toContain('/models/tiny-bundle/manifest.json');
+  });
+
+  it('a missing file is an error naming it', async () => {
+    const io = nodeIo({ alter: {} });
+    const missing = { ...io, fetch: (async (u: RequestInfo | URL) => (String(u).endsWith('vae_decoder/model.onnx') ? new Response('', { status: 404 }) : io.fetch(u))) as typeof fetch };
+    const pipe = await open('tiny-bundle', missing);
+    await expect(pipe.prepare(['flash-1'])).rejects.toThrow(/^vae_decoder\/model\.onnx: is missing/);
+  });
+});
