@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from .accel import make_accelerator
 from .checkpoint import as_dict, load_checkpoint, save_atomic
+from .weights import load_stage
 from .config import from_dict, load_config
 from .data import caption, load_prompt_file, render, sample_scene
 from .models import (TextConfig, UNetConfig, VAEConfig, build_text_encoder, build_tokenizer, build_unet, build_vae,
@@ -48,19 +49,21 @@ class TrainTeacherConfig:
     seed: int = 0
 
 
-def load_vae(run_dir: str):
-    ckpt = load_checkpoint(os.path.join(run_dir, "ckpt.pt"), kind="vae")
-    vae = build_vae(from_dict(VAEConfig, ckpt["config"]["model"]))
-    vae.load_state_dict(ckpt["model"])
+def load_vae(path: str):
+    """The trained VAE from a train-vae run folder or its packed weights (distill.weights)."""
+    stage = load_stage(path, "vae")
+    vae = build_vae(from_dict(VAEConfig, stage["config"]["model"]))
+    vae.load_state_dict(stage["model"])
     return vae.eval().requires_grad_(False)
 
 
-def load_text_encoder(run_dir: str):
-    ckpt = load_checkpoint(os.path.join(run_dir, "ckpt.pt"), kind="text")
+def load_text_encoder(path: str):
+    """The tiny-CLIP text tower (CLIPTextModel) and tokenizer from a train-text run folder or packed weights."""
+    stage = load_stage(path, "text")
     tokenizer = build_tokenizer()
-    encoder = build_text_encoder(from_dict(TextConfig, ckpt["config"]["model"]), tokenizer)
+    encoder = build_text_encoder(from_dict(TextConfig, stage["config"]["model"]), tokenizer)
     prefix = "text.encoder."
-    encoder.load_state_dict({k[len(prefix):]: v for k, v in ckpt["model"].items() if k.startswith(prefix)})
+    encoder.load_state_dict({k[len(prefix):]: v for k, v in stage["model"].items() if k.startswith(prefix)})
     return encoder.eval().requires_grad_(False), tokenizer
 
 
@@ -95,8 +98,8 @@ def parse_args(argv=None):
     p.add_argument("--eval-prompts", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "eval",
                                                           "dev_prompts.jsonl"),
                    help="jsonl prompt file for the periodic evaluation")
-    p.add_argument("--init-weights", default=None, help="fp16 UNet weights (safetensors) to start from, e.g. the "
-                   "committed resume file of an earlier session; ignored when the run folder has a checkpoint")
+    p.add_argument("--init-weights", default=None, help="packed teacher weights (distill.weights) to continue from, "
+                   "e.g. checkpoints/teacher committed by an earlier session; ignored when the run folder has a checkpoint")
     p.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this many minutes")
     return p.parse_args(argv)
 
@@ -128,17 +131,17 @@ def main(args) -> dict:
     ema = copy.deepcopy(unet).requires_grad_(False)
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     ckpt_path = os.path.join(args.run_dir, "ckpt.pt")
-    step, history = 0, []
+    step, history, warm_from = 0, [], 0  # warm_from: the step a fresh optimizer started at (its warmup)
     if os.path.exists(ckpt_path):
         ckpt = load_checkpoint(ckpt_path, as_dict(cfg), kind="teacher")
         unet.load_state_dict(ckpt["model"]); ema.load_state_dict(ckpt["ema"]); opt.load_state_dict(ckpt["optimizer"])
-        step, history = ckpt["step"], ckpt["history"]
+        step, history, warm_from = ckpt["step"], ckpt["history"], ckpt.get("warm_from", 0)
         accelerator.print(f"resuming {ckpt_path} at step {step}")
     elif args.init_weights:
-        from safetensors.torch import load_file
-        weights = {k: v.float() for k, v in load_file(args.init_weights).items()}
-        unet.load_state_dict(weights); ema.load_state_dict(weights)
-        accelerator.print(f"starting from {args.init_weights}")
+        packed = load_stage(args.init_weights, "teacher")  # the committed fp16 EMA weights of an earlier session
+        unet.load_state_dict(packed["ema"]); ema.load_state_dict(packed["ema"])
+        step = warm_from = packed["step"]
+        accelerator.print(f"continuing from {args.init_weights} at step {step} (fresh optimizer state)")
     n_params = sum(p.numel() for p in unet.parameters())
     accelerator.print(f"UNet: {n_params / 1e6:.2f}M parameters")
     model, opt = accelerator.prepare(unet, opt)
@@ -150,11 +153,11 @@ def main(args) -> dict:
             save_atomic({"kind": "teacher", "config": as_dict(cfg), "model": unet.state_dict(), "ema": ema.state_dict(),
                          "optimizer": opt.state_dict(), "step": step, "history": history,
                          "vae_run": os.path.abspath(args.vae_run), "text_run": os.path.abspath(args.text_run),
-                         "scaling_factor": scaling_factor}, ckpt_path)
+                         "scaling_factor": scaling_factor, "warm_from": warm_from}, ckpt_path)
 
     start = last_ckpt = time.time()
     while step < cfg.max_steps:
-        lr = cfg.learning_rate * min(1.0, (step + 1) / cfg.warmup_steps)
+        lr = cfg.learning_rate * min(1.0, (step - warm_from + 1) / cfg.warmup_steps)
         for g in opt.param_groups:
             g["lr"] = lr
         idx = rng.integers(len(scenes), size=cfg.batch_size)

@@ -101,3 +101,19 @@ def test_two_cpu_processes_with_accelerate(tmp_path):
     ckpt = torch.load(tmp_path / "vae" / "ckpt.pt", weights_only=False)
     assert ckpt["step"] == 3
     assert "accelerate: 2 process(es)" in res.stdout
+
+
+def test_packed_weights_resume_the_teacher_on_a_new_machine(tiny_runs, tmp_path):
+    from distill import weights
+    from distill.train_teacher import load_vae
+    weights.pack(str(tiny_runs / "vae"), str(tmp_path / "packed-vae"))
+    a, b = load_vae(str(tiny_runs / "vae")), load_vae(str(tmp_path / "packed-vae"))
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    extra = ["--vae-run", str(tmp_path / "packed-vae"), "--text-run", str(tiny_runs / "text")]
+    run_stage(train_teacher, tmp_path / "t1", TINY_TEACHER + ["max_steps=3"], extra)
+    weights.pack(str(tmp_path / "t1"), str(tmp_path / "packed-teacher"))
+    out = run_stage(train_teacher, tmp_path / "t2", TINY_TEACHER + ["max_steps=5"],
+                    extra + ["--init-weights", str(tmp_path / "packed-teacher")])
+    assert out["step"] == 5 and [h["step"] for h in out["history"]] == [4, 5]
+    with pytest.raises(ValueError, match="expected 'vae'"):
+        load_vae(str(tmp_path / "packed-teacher"))

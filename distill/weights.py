@@ -1,0 +1,71 @@
+"""Compact weights for the repository: a finished stage (or a teacher mid-training) as model.safetensors +
+config.json, so the next session can resume on a new machine without the run folders. No optimizer state.
+
+python -m distill.weights --run-dir ~/.cache/imagine-flash/vae --out checkpoints/vae
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .checkpoint import load_checkpoint
+
+# what each stage keeps: the VAE and text encoder exactly (they are small and frozen downstream),
+# the teacher as fp16 EMA weights (the resume point; optimizer state never enters git)
+KEEP = {"vae": ("model", torch.float32), "text": ("model", torch.float32), "teacher": ("ema", torch.float16)}
+
+
+def pack(run_dir: str, out: str) -> dict:
+    ckpt = load_checkpoint(os.path.join(run_dir, "ckpt.pt"))
+    kind = ckpt["kind"]
+    if kind not in KEEP:
+        raise ValueError(f"{run_dir}: cannot pack a {kind!r} checkpoint; known: {', '.join(KEEP)}")
+    key, dtype = KEEP[kind]
+    os.makedirs(out, exist_ok=True)
+    tensors = {k: v.to(dtype).contiguous() for k, v in ckpt[key].items()}
+    tmp = os.path.join(out, ".model.safetensors.tmp")
+    save_file(tensors, tmp)
+    os.replace(tmp, os.path.join(out, "model.safetensors"))
+    meta = {"kind": kind, "config": ckpt["config"], "step": ckpt["step"], "weights": key, "dtype": str(dtype)}
+    for extra in ("scaling_factor",):
+        if extra in ckpt:
+            meta[extra] = ckpt[extra]
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(meta, f, indent=2)
+    return meta
+
+
+def load_stage(path: str, kind: str) -> dict:
+    """A stage's weights from a run folder (ckpt.pt) or a packed folder (model.safetensors + config.json),
+    as a checkpoint-like dict: {'config', 'model' or 'ema', 'step', ...}."""
+    if os.path.exists(os.path.join(path, "ckpt.pt")):
+        return load_checkpoint(os.path.join(path, "ckpt.pt"), kind=kind)
+    meta_path = os.path.join(path, "config.json")
+    if not os.path.exists(meta_path):
+        raise ValueError(f"{path} holds neither ckpt.pt (a run folder) nor config.json + model.safetensors (packed weights)")
+    with open(meta_path) as f:
+        meta = json.load(f)
+    if meta.get("kind") != kind:
+        raise ValueError(f"{path} holds {meta.get('kind')!r} weights, expected {kind!r}")
+    weights = {k: v.float() for k, v in load_file(os.path.join(path, "model.safetensors")).items()}
+    return {**meta, meta["weights"]: weights}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Pack a run folder's weights (no optimizer state) for the repository.")
+    p.add_argument("--run-dir", required=True, help="train-vae, train-text or train-teacher run folder")
+    p.add_argument("--out", required=True, help="folder to write model.safetensors and config.json into")
+    return p.parse_args(argv)
+
+
+def main(args) -> None:
+    meta = pack(args.run_dir, args.out)
+    print(f"packed {meta['kind']} step {meta['step']} into {args.out}")
+
+
+if __name__ == "__main__":
+    main(parse_args())
