@@ -25,7 +25,7 @@ export default defineConfig({
   reporter: 'list',
   timeout: 60_000,
   expect: { timeout: 10_000 },
-  use: { baseURL, trace: 'off', screenshot: 'off', video: 'off' },
+  use: { baseURL, trace: 'off', screenshot: 'off', video: 'off', actionTimeout: 15_000 },
   projects: [
     {
       // Plain headless chromium: no WebGPU adapter, so the app must pick WASM.

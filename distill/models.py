@@ -102,22 +102,23 @@ def build_text_encoder(cfg: TextConfig, tokenizer) -> CLIPTextModel:
 
 
 class ImageTower(nn.Module):
-    """Tiny CLIP image encoder on 64×64 renders; its pooled features also serve FD and the CLIP-score analogue."""
+    """Tiny CLIP image encoder on 64×64 renders; its features also serve FD and the CLIP-score analogue.
+    The 4×4 map is flattened, not pooled: global pooling hides where things are, and relations need that."""
 
-    def __init__(self, width: int = 64, embed_dim: int = 128):
+    def __init__(self, width: int = 64, embed_dim: int = 128, map_channels: int = 32):
         super().__init__()
         chans = [3, width, width * 2, width * 2, width * 4]
         layers = []
         for cin, cout in zip(chans[:-1], chans[1:]):
             layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.GroupNorm(8, cout), nn.SiLU(),
                        nn.Conv2d(cout, cout, 3, padding=1, stride=2), nn.GroupNorm(8, cout), nn.SiLU()]
-        self.body = nn.Sequential(*layers)  # 64 -> 4
-        self.feature_dim = chans[-1] * 2
+        layers += [nn.Conv2d(chans[-1], map_channels, 1)]
+        self.body = nn.Sequential(*layers)  # [B, 3, 64, 64] -> [B, map_channels, 4, 4]
+        self.feature_dim = map_channels * 16
         self.proj = nn.Linear(self.feature_dim, embed_dim)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        h = self.body(images)  # [B, C, 4, 4]
-        return torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1)  # [B, 2C]
+        return self.body(images).flatten(1)  # [B, map_channels * 16]
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.proj(self.features(images)), dim=-1)

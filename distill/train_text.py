@@ -112,6 +112,8 @@ def parse_args(argv=None):
     p.add_argument("--config", help="JSON file with TrainTextConfig fields")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config fields (JSON values)")
     p.add_argument("--run-dir", required=True, help="folder for checkpoints and logs; an existing run resumes")
+    p.add_argument("--init-text-from", default=None, help="a train-text run folder whose text tower starts this run "
+                   "(ignored when the run folder has a checkpoint)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this many minutes")
     return p.parse_args(argv)
 
@@ -130,6 +132,11 @@ def main(args) -> dict:
         clip.load_state_dict(ckpt["model"]); opt.load_state_dict(ckpt["optimizer"])
         step, history = ckpt["step"], ckpt["history"]
         accelerator.print(f"resuming {ckpt_path} at step {step}")
+    elif args.init_text_from:
+        source = load_checkpoint(os.path.join(args.init_text_from, "ckpt.pt"), kind="text")["model"]
+        text_weights = {k[len("text."):]: v for k, v in source.items() if k.startswith("text.")}
+        clip.text.load_state_dict(text_weights)
+        accelerator.print(f"text tower from {args.init_text_from}")
     model, opt = accelerator.prepare(clip, opt)
     rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
 

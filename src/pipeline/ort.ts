@@ -110,14 +110,15 @@ export function createOrtRuntime(choice: RuntimeChoice): Runtime {
     if (useGpu) signalLost = resolve;
   });
 
-  const watchDevice = async (): Promise<void> => {
+  const watchDevice = (): void => {
     if (watching) return;
     watching = true;
-    gpuLost ??= ort.env.webgpu.device.then((device) => {
+    // After ORT's WebGPU init, env.webgpu.device is the GPUDevice itself, before it a promise of one.
+    gpuLost ??= Promise.resolve(ort.env.webgpu.device).then((device) => {
       const d = device as unknown as { lost: Promise<{ message: string; reason?: string }> };
       return d.lost.then((info) => `WebGPU device lost (${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''})`);
     });
-    void gpuLost.then(signalLost);
+    gpuLost.then(signalLost, () => undefined);
   };
 
   return {
@@ -128,7 +129,7 @@ export function createOrtRuntime(choice: RuntimeChoice): Runtime {
         executionProviders: [useGpu ? 'webgpu' : 'wasm'],
         graphOptimizationLevel: 'all',
       });
-      if (useGpu) await watchDevice();
+      if (useGpu) watchDevice();
       return new OrtSession(file, session);
     },
   };

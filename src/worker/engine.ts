@@ -108,7 +108,7 @@ export class WorkerEngine implements HostEngine {
   /** Diagnostics (?debug in the URL): destroys the WebGPU device as a driver reset would. */
   async loseDevice(): Promise<boolean> {
     if (this.pipeline?.backend.kind !== 'webgpu') return false;
-    const device = (await ortEnv().webgpu.device) as unknown as { destroy(): void };
+    const device = (await Promise.resolve(ortEnv().webgpu.device)) as unknown as { destroy(): void };
     device.destroy();
     return true;
   }

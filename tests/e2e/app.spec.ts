@@ -12,7 +12,7 @@ test('shell: title, controls, WASM backend, cross-origin isolation, no model bun
   await expect(page.getByLabel('Prompt')).toBeVisible();
   const steps = page.getByRole('radiogroup', { name: 'Steps' });
   await expect(steps.getByRole('radio')).toHaveCount(3);
-  await expect(page.getByLabel('Seed')).toBeVisible();
+  await expect(page.getByRole('textbox', { name: 'Seed' })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Generate' })).toBeDisabled();
 
   // Headless chromium without --enable-unsafe-webgpu has no adapter.
@@ -24,7 +24,7 @@ test('shell: title, controls, WASM backend, cross-origin isolation, no model bun
   const threads = Math.max(1, Math.min(4, cores));
   await expect(page.getByTestId('backend')).toContainText(`WASM (${threads} thread${threads === 1 ? '' : 's'};`);
 
-  await steps.getByText('3', { exact: true }).click();
+  await steps.getByRole('radio', { name: '3' }).check();
   await expect(steps.getByRole('radio', { name: '3' })).toBeChecked();
   expectSameOrigin(urls, new URL(baseURL ?? page.url()).origin);
 });

@@ -23,10 +23,14 @@ export async function openApp(page: Page, query = ''): Promise<void> {
 
 export async function setOptions(page: Page, o: { model?: 'Flash' | 'Teacher'; steps?: 1 | 2 | 3; seed?: string; prompt?: string; nc?: boolean }): Promise<void> {
   if (o.prompt !== undefined) await page.getByLabel('Prompt').fill(o.prompt);
-  if (o.model) await page.getByRole('radiogroup', { name: 'Model' }).getByText(o.model, { exact: true }).click();
-  if (o.steps) await page.getByRole('radiogroup', { name: 'Steps' }).getByText(String(o.steps), { exact: true }).click();
-  if (o.seed !== undefined) await page.getByLabel('Seed').fill(o.seed);
+  if (o.model) await page.getByRole('radiogroup', { name: 'Model' }).getByRole('radio', { name: o.model, exact: true }).check();
+  if (o.steps) await page.getByRole('radiogroup', { name: 'Steps' }).getByRole('radio', { name: String(o.steps), exact: true }).check();
+  if (o.seed !== undefined) await seedBox(page).fill(o.seed);
   if (o.nc !== undefined) await page.getByLabel('Noise correction').setChecked(o.nc);
+}
+
+export function seedBox(page: Page) {
+  return page.getByRole('textbox', { name: 'Seed' });
 }
 
 /** Clicks Generate and waits for the run to end (an image or an error). */
