@@ -45,9 +45,9 @@ export default defineConfig({
   ],
   webServer: {
     // Build + preview is the most stable server for tests (no on-demand transforms). /models/ serves the
-    // test fixtures (tiny random bundles), never the shipped models/.
+    // test fixtures (tiny random bundles), not the shipped models/, unless MODELS_DIR says otherwise.
     command: `npm run build && npm run preview -- --host 127.0.0.1 --port ${port} --strictPort`,
-    env: { MODELS_DIR: 'tests/fixtures' },
+    env: { MODELS_DIR: process.env.MODELS_DIR ?? 'tests/fixtures' },
     url: baseURL,
     reuseExistingServer: !process.env.CI,
     timeout: 180_000,

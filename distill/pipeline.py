@@ -48,11 +48,14 @@ def decode_latents(vae: AutoencoderKL, latents: torch.Tensor) -> np.ndarray:
 def sample_with_pipeline(pipe: StableDiffusionPipeline, prompts: list[str], seeds: list[int], steps: int = 25,
                          guidance_scale: float = 4.0, batch_size: int = 64) -> np.ndarray:
     """The teacher's recipe through diffusers itself: DPM-Solver++ with CFG. Returns uint8 [B, H, W, 3]."""
+    from .noise import gaussian_noise
     out = []
     size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+    shape = (pipe.unet.config.in_channels, pipe.unet.config.sample_size, pipe.unet.config.sample_size)
     for i in range(0, len(prompts), batch_size):
-        gens = [torch.Generator().manual_seed(s) for s in seeds[i:i + batch_size]]
+        # portable seeded noise (distill.noise): the browser draws the same x_T for the same seed
+        latents = torch.from_numpy(np.stack([gaussian_noise(s, shape) for s in seeds[i:i + batch_size]]))
         images = pipe(prompts[i:i + batch_size], height=size, width=size, num_inference_steps=steps,
-                      guidance_scale=guidance_scale, generator=gens, output_type="np").images
+                      guidance_scale=guidance_scale, latents=latents, output_type="np").images
         out.append((np.clip(images, 0, 1) * 255).round().astype(np.uint8))
     return np.concatenate(out)

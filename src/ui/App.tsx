@@ -53,8 +53,8 @@ export function App() {
           </details>
         </div>
         <div className="output">{view === 'compare' ? <ComparePanel /> : <ImagePanel />}</div>
+        <HistoryStrip />
       </div>
-      <HistoryStrip />
       <footer className="footer">
         Runs entirely on this device with onnxruntime-web. Distilled with Imagine Flash (Kohler et al., 2024).
       </footer>

@@ -1,4 +1,4 @@
-import { useAppStore } from '../state/store';
+import { appStore, useAppStore } from '../state/store';
 import { ErrorBanner } from './ErrorBanner';
 import { PixelCanvas } from './PixelCanvas';
 import { downloadPng, pngFileName } from './png';
@@ -10,6 +10,7 @@ export function ImagePanel() {
   const step = useAppStore((s) => s.step);
   const error = useAppStore((s) => s.error);
   const out = current?.output;
+  const { cancelGeneration } = appStore.getState();
   const label = current ? `${current.variant.model === 'teacher' ? 'teacher' : `${current.variant.steps}-step`} image of “${current.prompt}”, seed ${current.seed}` : '';
   return (
     <section className="card image-panel" aria-label="Result" aria-busy={status === 'running'}>
@@ -19,6 +20,9 @@ export function ImagePanel() {
           <div className="busy" data-testid="busy">
             <span className="spinner" aria-hidden="true" />
             {step ? `Step ${step.index + 1} of ${step.total}` : 'Preparing…'}
+            <button type="button" className="link on-dark" onClick={cancelGeneration}>
+              Cancel
+            </button>
           </div>
         )}
       </div>

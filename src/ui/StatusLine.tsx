@@ -12,6 +12,10 @@ function modelText(index: ModelIndexState, load: LoadState, title: string | unde
       break;
     case 'found':
       break;
+    default: {
+      const never: never = index;
+      return String(never);
+    }
   }
   switch (load.kind) {
     case 'idle':
@@ -24,6 +28,10 @@ function modelText(index: ModelIndexState, load: LoadState, title: string | unde
     }
     case 'error':
       return `Could not load ${title ?? 'the model'}: ${load.error.message}`;
+    default: {
+      const never: never = load;
+      return String(never);
+    }
   }
 }
 

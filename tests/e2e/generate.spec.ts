@@ -135,6 +135,25 @@ test.describe('bad input', () => {
   });
 });
 
+test('cancel mid-generation: the run stops, no image is added, the app stays usable', async ({ page }) => {
+  await openApp(page);
+  await setOptions(page, { steps: 1 });
+  await generate(page);
+  await setOptions(page, { model: 'Teacher' });
+  await page.evaluate(async () => {
+    const button = [...document.querySelectorAll('button')].find((b) => b.textContent === 'Generate');
+    button?.click();
+    for (let i = 0; i < 100 && !document.querySelector('[data-testid=busy] button'); i++) await new Promise((r) => requestAnimationFrame(r));
+    (document.querySelector('[data-testid=busy] button') as HTMLButtonElement | null)?.click();
+  });
+  await expect(page.getByTestId('busy')).toBeHidden();
+  await expect(page.getByTestId('history').locator('li')).toHaveCount(1);
+  await expect(page.getByTestId('result-info')).toContainText('DDIM 1 step');
+  await expect(page.getByRole('alert')).toHaveCount(0);
+  await generate(page);
+  await expect(page.getByTestId('result-info')).toContainText('DPM-Solver++');
+});
+
 test('keyboard only: Tab to the prompt, type, Enter generates; arrows pick steps', async ({ page }) => {
   await openApp(page);
   await page.locator('body').focus();
@@ -212,6 +231,20 @@ test('step comparison: 1, 2, 3 steps and the teacher with a draggable split', as
   await page.getByLabel('Left').selectOption({ label: '2 steps' });
   await expect(page.locator('.split-tag.left')).toHaveText('2 steps');
   await expect(page.locator('.split-tag.right')).toHaveText('Teacher (25 steps)');
+});
+
+test('model download progress is shown while files arrive', async ({ page }) => {
+  await page.route('**/models/tiny-bundle/unet-flash-2/model.onnx', async (route) => {
+    const res = await route.fetch();
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.fulfill({ response: res });
+  });
+  await page.goto('/');
+  const bar = page.getByTestId('load-progress');
+  await expect(bar).toContainText('Downloading');
+  await expect(bar.getByRole('progressbar', { name: 'Model download' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Generate' })).toBeEnabled({ timeout: 30_000 });
+  await expect(bar).toBeHidden();
 });
 
 test('a reload reads the model from the Cache API, not the network; no request leaves the origin', async ({ page, baseURL }) => {

@@ -44,8 +44,16 @@ describe('app store', () => {
     store.setState({ modelReady: true });
     store.getState().setSteps(3);
     store.getState().setSteps(7); // ignored
-    store.getState().setSeed(-5.5);
+    store.getState().setSeedText('-5.5');
     store.getState().requestGenerate();
-    expect(store.getState().lastRequest).toEqual({ prompt: 'a red circle to the left of a blue square', steps: 3, seed: 0 });
+    expect(store.getState().lastRequest).toBeNull();
+    expect(store.getState().error).toEqual({ kind: 'input', message: 'Seed "-5.5" is not a whole number from 0 to 4294967295.' });
+    store.getState().setSeedText(' 12 ');
+    store.getState().requestGenerate();
+    expect(store.getState().lastRequest).toEqual({
+      prompt: 'a red circle to the left of a blue square',
+      seed: 12,
+      variant: { model: 'flash', steps: 3, noiseCorrection: true },
+    });
   });
 });

@@ -117,6 +117,25 @@ describe('pipeline on onnxruntime-web (WASM, Node) vs the Python pipeline', () =
   });
 });
 
+describe('tokenizer (transformers.js from the bundle files)', () => {
+  it('gives the Python ids for tiny-sd\'s CLIP BPE tokenizer (reference.json), padded with EOS to 77', async () => {
+    const { createTokenizer, tokenizeForModel } = await import('../../src/pipeline/tokenizer');
+    const read = (f: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/tiny-sd/tokenizer/${f}`, import.meta.url), 'utf8'));
+    const ref = JSON.parse(readFileSync(new URL('../fixtures/tiny-sd/reference.json', import.meta.url), 'utf8')) as { prompt: string; input_ids: number[] };
+    const tok = createTokenizer(read('tokenizer.json'), read('tokenizer_config.json'));
+    const t = tokenizeForModel(tok, ref.prompt, 77);
+    expect(t.ids).toEqual(ref.input_ids);
+    expect(t).toMatchObject({ tokenCount: 6, truncated: false });
+    // truncation keeps the end token in the last slot, like Python's fast tokenizers
+    const long = tokenizeForModel(tok, Array(100).fill('red').join(' '), 77);
+    expect(long.truncated).toBe(true);
+    expect(long.tokenCount).toBeGreaterThan(77);
+    expect(long.ids).toHaveLength(77);
+    expect(long.ids[76]).toBe(520);
+    expect(long.ids[0]).toBe(519);
+  });
+});
+
 describe('verified loading', () => {
   it('names the corrupted file and creates no session from it', { timeout: 60_000 }, async () => {
     const flip = (b: Uint8Array): Uint8Array => {

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import type { BackendInfo } from '../../src/pipeline/backend';
+import type { BundleSummary, GenerateOutput } from '../../src/pipeline/pipeline';
+import { compareVariants } from '../../src/state/compareSlice';
+import { HISTORY_LIMIT } from '../../src/state/historySlice';
+import { createAppStore } from '../../src/state/store';
+import { parseUrlState, toSearch, type UrlState } from '../../src/state/urlState';
+import type { Engine, GenerateHandlers, Result } from '../../src/worker/client';
+import type { GenerateDone, LoadDone, Variant } from '../../src/worker/protocol';
+
+const wasm: BackendInfo = { kind: 'wasm', reason: 'test', threads: 1 };
+const summary: BundleSummary = {
+  name: 'tiny',
+  baseUrl: '/models/tiny/',
+  source: 'manifest',
+  verified: true,
+  imageSize: [2, 2],
+  latentShape: [4, 1, 1],
+  contextLength: 77,
+  unets: [
+    { id: 'teacher', role: 'teacher', steps: 25, label: 'DPM-Solver++ 25 steps, CFG 4' },
+    { id: 'flash-1', role: 'flash', steps: 1, label: 'DDIM 1 step' },
+    { id: 'flash-2', role: 'flash', steps: 2, label: 'DDIM 2 steps' },
+    { id: 'flash-3', role: 'flash', steps: 3, label: 'DDIM 3 steps' },
+  ],
+  vocabulary: ['a', 'red', 'circle'],
+};
+
+const output = (v: Variant): GenerateOutput => ({
+  image: { width: 1, height: 1, data: new Uint8ClampedArray([v.steps, 0, 0, 255]) },
+  timings: [{ stage: 'unet', label: 'step 1', ms: 1 }],
+  tokenCount: 4,
+  truncated: false,
+  unetId: v.model === 'teacher' ? 'teacher' : `flash-${v.steps}`,
+  recipe: 'DDIM',
+  noiseCorrection: v.noiseCorrection,
+});
+
+/** An engine that answers at once (next microtask) and records what it was asked. */
+function fakeEngine(): Engine & { generated: Variant[][]; loads: string[] } {
+  let id = 0;
+  const generated: Variant[][] = [];
+  const loads: string[] = [];
+  return {
+    generated,
+    loads,
+    load: (url) => {
+      loads.push(url);
+      return { id: ++id, done: Promise.resolve<Result<LoadDone>>({ ok: true, value: { bundle: summary, backend: wasm, ms: 1 } }) };
+    },
+    generate: (_p, _s, variants, h: GenerateHandlers = {}) => {
+      generated.push(variants);
+      const done = Promise.resolve().then((): Result<GenerateDone> => {
+        variants.forEach((v, i) => h.onImage?.(i, output(v)));
+        return { ok: true, value: { images: variants.length } };
+      });
+      return { id: ++id, done };
+    },
+    cancel: () => undefined,
+    loseDevice: async () => ({ ok: true, value: { done: false } }),
+  };
+}
+
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+const indexFetch: typeof fetch = async () => new Response('{"bundles": ["tiny", "tiny-sd"]}', { status: 200 });
+
+describe('URL state', () => {
+  it('round-trips through the query string', () => {
+    const s: UrlState = { prompt: 'a red circle & a blue star', seed: '42', steps: 3, model: 'teacher', nc: false, bundle: 'shapescenes', backend: 'wasm' };
+    expect(parseUrlState(toSearch(s))).toEqual(s);
+    expect(toSearch({ prompt: 'a red circle', seed: '7', steps: 1, model: 'flash', nc: true })).toBe('?prompt=a+red+circle&seed=7&steps=1&model=flash&nc=1');
+    expect(toSearch({})).toBe('');
+  });
+
+  it('drops malformed values but keeps a bad seed as text, to be explained', () => {
+    expect(parseUrlState('?steps=7&model=dragon&nc=yes&bundle=../x&backend=cuda&seed=abc')).toEqual({ seed: 'abc' });
+    expect(parseUrlState('?backend=auto')).toEqual({});
+  });
+});
+
+describe('store with a fake engine', () => {
+  it('a link opens the listed bundle, restores the form and generates once the model is ready', async () => {
+    const engine = fakeEngine();
+    const searches: string[] = [];
+    const store = createAppStore({ engine, setSearch: (s) => searches.push(s) });
+    store.getState().applyUrlState(parseUrlState('?prompt=a+red+circle&seed=9&steps=3&model=flash&nc=0&bundle=tiny-sd'));
+    await store.getState().loadModelIndex(indexFetch, 'tiny-sd');
+    await settle();
+    expect(engine.loads).toEqual(['/models/tiny-sd/']);
+    expect(engine.generated).toEqual([[{ model: 'flash', steps: 3, noiseCorrection: false }]]);
+    const st = store.getState();
+    expect(st.current?.seed).toBe(9);
+    expect(st.status).toBe('done');
+    expect(st.history).toHaveLength(1);
+    expect(searches).toEqual(['?prompt=a+red+circle&seed=9&steps=3&model=flash&nc=0&bundle=tiny-sd']);
+  });
+
+  it('a bundle that is not in the index is opened as a folder under /models/', async () => {
+    const engine = fakeEngine();
+    const store = createAppStore({ engine, setSearch: () => undefined });
+    await store.getState().loadModelIndex(indexFetch, 'sd-turbo');
+    expect(engine.loads).toEqual(['/models/sd-turbo/']);
+    expect(store.getState().openFolder('../../etc')).toEqual({ ok: false, message: '"../../etc" is not a folder name under /models/' });
+  });
+
+  it('the comparison asks for 1, 2, 3 steps and the teacher in one job', async () => {
+    const engine = fakeEngine();
+    const store = createAppStore({ engine, setSearch: () => undefined });
+    await store.getState().loadModelIndex(indexFetch);
+    await settle();
+    store.getState().startCompare();
+    await settle();
+    const st = store.getState();
+    expect(st.view).toBe('compare');
+    expect(st.compare.map((e) => e.label)).toEqual(['1 step', '2 steps', '3 steps', 'Teacher (25 steps)']);
+    expect(st.compare.every((e) => e.image !== null)).toBe(true);
+    expect([st.compareLeft, st.compareRight]).toEqual([0, 3]);
+    expect(compareVariants({ ...summary, unets: summary.unets.slice(1, 3) }, false).map((e) => e.label)).toEqual(['1 step', '2 steps']);
+    st.setSplit(140);
+    expect(store.getState().split).toBe(100);
+  });
+
+  it('history keeps the newest images, and showing one restores its settings', async () => {
+    const engine = fakeEngine();
+    const store = createAppStore({ engine, setSearch: () => undefined });
+    await store.getState().loadModelIndex(indexFetch);
+    await settle();
+    for (let i = 0; i < HISTORY_LIMIT + 3; i++) {
+      store.getState().setSeedText(String(i));
+      store.getState().requestGenerate();
+      await settle();
+    }
+    const { history } = store.getState();
+    expect(history).toHaveLength(HISTORY_LIMIT);
+    expect(history[0]?.seed).toBe(HISTORY_LIMIT + 2);
+    const old = history[5];
+    if (!old) throw new Error('missing');
+    store.getState().setSteps(1);
+    store.getState().showFromHistory(old.key);
+    expect(store.getState().seedText).toBe(String(old.seed));
+    expect(store.getState().steps).toBe(2);
+    expect(store.getState().current?.key).toBe(old.key);
+  });
+
+  it('changing the backend preference reloads the bundle', async () => {
+    const engine = fakeEngine();
+    const store = createAppStore({ engine, setSearch: () => undefined });
+    await store.getState().loadModelIndex(indexFetch);
+    store.getState().setBackendPref('wasm');
+    store.getState().setBackendPref('wasm');
+    expect(engine.loads).toEqual(['/models/tiny/', '/models/tiny/']);
+  });
+});
