@@ -360,9 +360,24 @@ def preview_grid(images: list[np.ndarray], columns: int, labels: list[str] | Non
     return grid
 
 
-def perturb_meaning(meaning: Meaning, scene: Scene, rng: np.random.Generator) -> Meaning:
+def binding_perturbations(meaning: Meaning) -> list[str]:
+    """The changes that only a text encoder that binds attributes and reads relations can tell apart."""
+    kinds = []
+    if len(meaning.objects) == 2 and len(set(meaning.objects)) == 2:
+        a, b = meaning.objects
+        if meaning.relation:
+            kinds.append("relation")
+        if a.color != b.color and (a.shape != b.shape or meaning.relation or (a.size and b.size and a.size != b.size)):
+            kinds.append("swap_colors")
+        if a.size and b.size and a.size != b.size:
+            kinds.append("swap_sizes")
+    return kinds
+
+
+def perturb_meaning(meaning: Meaning, scene: Scene, rng: np.random.Generator, kind: str | None = None) -> Meaning:
     """The meaning with exactly one attribute changed so that the scene no longer satisfies it
-    (a hard negative for the text encoder, a wrong prompt for the analyzer's calibration)."""
+    (a hard negative for the text encoder, a wrong prompt for the analyzer's calibration).
+    `kind` forces one change (one of binding_perturbations(meaning))."""
     objs = list(meaning.objects)
     options = ["color", "shape", "size", "background"]
     if len(objs) == 2 and len({(o.color, o.shape) for o in objs}) == 2:
@@ -379,8 +394,11 @@ def perturb_meaning(meaning: Meaning, scene: Scene, rng: np.random.Generator) ->
         options = ["count_color", "count_shape", "count", "background"]
     others = lambda value, pool: [v for v in pool if v != value]  # noqa: E731
     pick = lambda seq: seq[rng.integers(len(seq))]  # noqa: E731
+    if kind is not None and kind not in options:
+        raise ValueError(f"perturbation {kind!r} does not apply to {meaning}")
+    forced = kind
     while True:
-        kind = pick(options)
+        kind = forced or pick(options)
         i = int(rng.integers(len(objs)))
         if kind == "color":
             objs[i] = ObjectSpec(pick(others(objs[i].color, list(COLORS))), objs[i].shape, objs[i].size)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from .accel import make_accelerator
 from .checkpoint import as_dict, load_checkpoint, save_atomic
 from .config import load_config
-from .data import caption, perturb_meaning, prompt_from_meaning, render, sample_scene
+from .data import binding_perturbations, caption, perturb_meaning, prompt_from_meaning, render, sample_scene
 from .models import (TextConfig, ImageTower, TextTower, build_text_encoder, build_tokenizer, images_to_tensor)
 
 
@@ -78,7 +78,11 @@ def make_batch(rng, n: int, k: int, tokenizer):
     for s in scenes:
         text, meaning = caption(s, rng)
         prompts.append(text)
-        negatives += [prompt_from_meaning(perturb_meaning(meaning, s, rng)) for _ in range(k)]
+        # the binding changes (reversed relation, swapped colors or sizes) are rare among random ones but
+        # are what the teacher needs: each applicable one is always among the k negatives
+        kinds = binding_perturbations(meaning)[:k]
+        kinds += [None] * (k - len(kinds))
+        negatives += [prompt_from_meaning(perturb_meaning(meaning, s, rng, kind)) for kind in kinds]
     both = tokenize_short(tokenizer, prompts + negatives)
     return images_to_tensor(images), both[:n], both[n:]
 
