@@ -6,6 +6,7 @@ python -m distill export --teacher ~/.cache/imagine-flash/teacher/pipeline --out
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import shutil
@@ -109,8 +110,16 @@ def export_components(pipe, out: str, fp16_weights: bool) -> dict:
     te.config.to_json_file(os.path.join(out, "text_encoder", "config.json"))
     pipe.unet.save_config(os.path.join(out, "unet"))
     vae.save_config(os.path.join(out, "vae_decoder"))
-    DDIMScheduler.from_config(pipe.scheduler.config, set_alpha_to_one=False).save_config(os.path.join(out, "scheduler"))
+    write_ddim_config(pipe.scheduler.config, os.path.join(out, "scheduler"))
     return parity
+
+
+def write_ddim_config(config, folder: str) -> None:
+    """scheduler/scheduler_config.json as a plain DDIMScheduler config: only DDIM's own fields, so no other
+    scheduler's values (e.g. DPM-Solver's lambda_min_clipped = -inf, not valid JSON) leak into the bundle."""
+    own = set(inspect.signature(DDIMScheduler.__init__).parameters) - {"self"}
+    DDIMScheduler(**{k: v for k, v in config.items() if k in own and k != "set_alpha_to_one"},
+                  set_alpha_to_one=False).save_config(folder)
 
 
 def teacher_recipe(pipe, steps: int, guidance_scale: float) -> dict:

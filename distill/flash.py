@@ -18,7 +18,6 @@ import argparse
 import copy
 import json
 import os
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .accel import make_accelerator
+from .training import DEV_PROMPTS, RunTimer, add_run_args, eval_subset
 from .checkpoint import as_dict, load_checkpoint, save_atomic
 from .config import load_config
 from .data import caption, load_prompt_file, render, sample_scene
@@ -111,12 +111,8 @@ class Discriminator(nn.Module):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Imagine Flash distillation of a diffusers SD teacher into a few-step student.")
     p.add_argument("--teacher", required=True, help="diffusers Stable Diffusion folder of the teacher")
-    p.add_argument("--config", help="JSON file with FlashConfig fields")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config fields (JSON values)")
-    p.add_argument("--run-dir", required=True, help="folder for checkpoints, logs and the student (run-dir/unet)")
-    p.add_argument("--eval-prompts", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "eval",
-                                                          "dev_prompts.jsonl"), help="jsonl prompts for periodic eval")
-    p.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this many minutes")
+    add_run_args(p, "FlashConfig")
+    p.add_argument("--eval-prompts", default=DEV_PROMPTS, help="jsonl prompt file for the periodic evaluation")
     return p.parse_args(argv)
 
 
@@ -159,7 +155,7 @@ def main(args) -> dict:
     latents = torch.cat(latents)  # [N, 4, h, w]
     rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
     uncond_1 = encode_prompts(text_encoder, tokenizer, [""])  # [1, 77, D]
-    eval_rows = _eval_subset(args.eval_prompts, cfg.eval_prompts_per_category)
+    eval_rows = eval_subset(args.eval_prompts, cfg.eval_prompts_per_category)
 
     def checkpoint():
         if accelerator.is_main_process:
@@ -169,7 +165,7 @@ def main(args) -> dict:
                          "teacher": os.path.abspath(args.teacher)}, ckpt_path)
             save_student(student, cfg, os.path.join(args.run_dir, "unet"))
 
-    start = last_ckpt = time.time()
+    timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)
     while step < cfg.max_steps:
         b = cfg.batch_size
         idx = rng.integers(len(scenes), size=b)
@@ -237,17 +233,17 @@ def main(args) -> dict:
         step += 1
         if step % cfg.log_every == 0 or step == 1:
             history.append({"step": step, "loss": loss_rec.item(), "adv": loss_adv.item(), "disc": loss_d.item(),
-                            "t": t, "minutes": (time.time() - start) / 60})
+                            "t": t, "minutes": timer.minutes()})
             accelerator.print(f"step {step} t {t} rec {loss_rec.item():.4f} adv {loss_adv.item():.3f} "
-                              f"disc {loss_d.item():.3f} {(time.time() - start) / 60:.1f} min")
+                              f"disc {loss_d.item():.3f} {timer.minutes():.1f} min")
         if step % cfg.eval_every == 0 and accelerator.is_main_process and eval_rows:
             metrics = evaluate_student(pipe, student.eval(), cfg, eval_rows)
             student.train()
             history.append({"step": step, **metrics})
             accelerator.print(f"step {step} eval {json.dumps(metrics)}")
-        if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
-            checkpoint(); last_ckpt = time.time()
-        if args.max_minutes is not None and time.time() - start > args.max_minutes * 60:
+        if timer.checkpoint_due():
+            checkpoint()
+        if timer.out_of_time():
             break
     checkpoint()
     accelerator.wait_for_everyone()
@@ -262,17 +258,6 @@ def save_student(student, cfg: FlashConfig, folder: str) -> None:
     student.save_pretrained(folder, safe_serialization=True)
     with open(os.path.join(folder, "recipe.json"), "w") as f:
         json.dump(cfg.recipe(), f, indent=2)
-
-
-def _eval_subset(path: str, per_category: int) -> list[dict]:
-    if per_category <= 0 or not os.path.exists(path):
-        return []
-    rows, seen = [], {}
-    for row in load_prompt_file(path):
-        if seen.get(row["category"], 0) < per_category:
-            rows.append(row)
-            seen[row["category"]] = seen.get(row["category"], 0) + 1
-    return rows
 
 
 @torch.no_grad()

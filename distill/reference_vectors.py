@@ -56,8 +56,9 @@ def dpm_case(steps_n: int = 25) -> dict:
         x = x_next
     return {"sampler": "dpmsolver++", "solver_order": 2, "timesteps": [int(t) for t in scheduler.timesteps],
             "noise_correction": False, "shape": list(SHAPE), "x_T": x_T.flatten().tolist(), "steps": steps,
-            "output": x.flatten().tolist(), "config": {k: v for k, v in scheduler.config.items()
-                                                       if isinstance(v, (int, float, str, bool, type(None)))}}
+            "output": x.flatten().tolist(), "config": {k: v for k, v in scheduler.config.items()  # valid JSON only
+                                                       if isinstance(v, (int, str, bool, type(None)))
+                                                       or isinstance(v, float) and np.isfinite(v)}}
 
 
 def parse_args(argv=None):

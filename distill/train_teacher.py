@@ -13,7 +13,6 @@ import json
 import math
 import os
 import pickle
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .accel import make_accelerator
+from .training import DEV_PROMPTS, RunTimer, add_run_args, eval_subset
 from .checkpoint import as_dict, load_checkpoint, save_atomic
 from .weights import load_stage
 from .config import from_dict, load_config
@@ -90,17 +90,12 @@ def min_snr_weights(scheduler, timesteps: torch.Tensor, gamma: float) -> torch.T
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Train the teacher UNet on ShapeScenes latents.")
-    p.add_argument("--config", help="JSON file with TrainTeacherConfig fields")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config fields (JSON values)")
+    add_run_args(p, "TrainTeacherConfig")
     p.add_argument("--vae-run", required=True, help="run folder of train-vae (its ckpt.pt is used)")
     p.add_argument("--text-run", required=True, help="run folder of train-text (its ckpt.pt is used)")
-    p.add_argument("--run-dir", required=True, help="folder for checkpoints and logs; an existing run resumes")
-    p.add_argument("--eval-prompts", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "eval",
-                                                          "dev_prompts.jsonl"),
-                   help="jsonl prompt file for the periodic evaluation")
+    p.add_argument("--eval-prompts", default=DEV_PROMPTS, help="jsonl prompt file for the periodic evaluation")
     p.add_argument("--init-weights", default=None, help="packed teacher weights (distill.weights) to continue from, "
                    "e.g. checkpoints/teacher committed by an earlier session; ignored when the run folder has a checkpoint")
-    p.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this many minutes")
     return p.parse_args(argv)
 
 
@@ -146,7 +141,7 @@ def main(args) -> dict:
     accelerator.print(f"UNet: {n_params / 1e6:.2f}M parameters")
     model, opt = accelerator.prepare(unet, opt)
     rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
-    eval_rows = _eval_subset(args.eval_prompts, cfg.eval_prompts_per_category)
+    eval_rows = eval_subset(args.eval_prompts, cfg.eval_prompts_per_category)
 
     def checkpoint():
         if accelerator.is_main_process:
@@ -155,7 +150,7 @@ def main(args) -> dict:
                          "vae_run": os.path.abspath(args.vae_run), "text_run": os.path.abspath(args.text_run),
                          "scaling_factor": scaling_factor, "warm_from": warm_from}, ckpt_path)
 
-    start = last_ckpt = time.time()
+    timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)
     while step < cfg.max_steps:
         lr = cfg.learning_rate * min(1.0, (step - warm_from + 1) / cfg.warmup_steps)
         for g in opt.param_groups:
@@ -180,30 +175,19 @@ def main(args) -> dict:
             for pe, p in zip(ema.parameters(), unet.parameters()):
                 pe.lerp_(p, 1 - decay)
         if step % cfg.log_every == 0 or step == 1:
-            history.append({"step": step, "loss": loss.item(), "minutes": (time.time() - start) / 60})
-            accelerator.print(f"step {step} loss {loss.item():.4f} lr {lr:.2e} {(time.time() - start) / 60:.1f} min")
+            history.append({"step": step, "loss": loss.item(), "minutes": timer.minutes()})
+            accelerator.print(f"step {step} loss {loss.item():.4f} lr {lr:.2e} {timer.minutes():.1f} min")
         if step % cfg.eval_every == 0 and accelerator.is_main_process:
             metrics = evaluate_teacher(vae, text_encoder, tokenizer, ema, eval_rows, cfg.guidance_scale)
             history.append({"step": step, **metrics})
             accelerator.print(f"step {step} eval {json.dumps(metrics)}")
-        if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
-            checkpoint(); last_ckpt = time.time()
-        if args.max_minutes is not None and time.time() - start > args.max_minutes * 60:
+        if timer.checkpoint_due():
+            checkpoint()
+        if timer.out_of_time():
             break
     checkpoint()
     accelerator.wait_for_everyone()
     return {"step": step, "history": history}
-
-
-def _eval_subset(path: str, per_category: int) -> list[dict]:
-    if per_category <= 0 or not os.path.exists(path):
-        return []
-    rows, seen = [], {}
-    for row in load_prompt_file(path):
-        if seen.get(row["category"], 0) < per_category:
-            rows.append(row)
-            seen[row["category"]] = seen.get(row["category"], 0) + 1
-    return rows
 
 
 @torch.no_grad()

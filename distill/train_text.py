@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .accel import make_accelerator
+from .training import RunTimer, add_run_args
 from .checkpoint import as_dict, load_checkpoint, save_atomic
 from .config import load_config
 from .data import binding_perturbations, caption, perturb_meaning, prompt_from_meaning, render, sample_scene
@@ -113,12 +113,9 @@ def evaluate_text(model: TinyCLIP, tokenizer, n_scenes: int, seed: int = 999) ->
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Train the text encoder as a tiny CLIP with hard negatives.")
-    p.add_argument("--config", help="JSON file with TrainTextConfig fields")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config fields (JSON values)")
-    p.add_argument("--run-dir", required=True, help="folder for checkpoints and logs; an existing run resumes")
+    add_run_args(p, "TrainTextConfig")
     p.add_argument("--init-text-from", default=None, help="a train-text run folder whose text tower starts this run "
                    "(ignored when the run folder has a checkpoint)")
-    p.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this many minutes")
     return p.parse_args(argv)
 
 
@@ -149,7 +146,7 @@ def main(args) -> dict:
             save_atomic({"kind": "text", "config": as_dict(cfg), "model": clip.state_dict(),
                          "optimizer": opt.state_dict(), "step": step, "history": history}, ckpt_path)
 
-    start = last_ckpt = time.time()
+    timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)
     while step < cfg.max_steps:
         # linear warmup, cosine decay
         lr = cfg.learning_rate * min(1.0, (step + 1) / cfg.warmup_steps) * 0.5 * (1 + math.cos(math.pi * step / cfg.max_steps))
@@ -162,16 +159,16 @@ def main(args) -> dict:
         opt.step()
         step += 1
         if step % cfg.log_every == 0 or step == 1:
-            history.append({"step": step, "loss": loss.item(), "minutes": (time.time() - start) / 60})
+            history.append({"step": step, "loss": loss.item(), "minutes": timer.minutes()})
             accelerator.print(f"step {step} loss {loss.item():.4f}")
         if step % cfg.eval_every == 0 and accelerator.is_main_process:
             metrics = evaluate_text(clip.eval(), tokenizer, cfg.eval_scenes)
             clip.train()
             history.append({"step": step, **metrics})
             accelerator.print(f"step {step} eval {metrics}")
-        if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
-            checkpoint(); last_ckpt = time.time()
-        if args.max_minutes is not None and time.time() - start > args.max_minutes * 60:
+        if timer.checkpoint_due():
+            checkpoint()
+        if timer.out_of_time():
             break
     checkpoint()
     accelerator.wait_for_everyone()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +15,7 @@ import torch.nn.functional as F
 
 from .analyzer import analyze_and_score
 from .accel import make_accelerator
+from .training import RunTimer, add_run_args
 from .checkpoint import as_dict, load_checkpoint, save_atomic
 from .config import load_config
 from .data import caption, render, sample_scene
@@ -75,10 +75,7 @@ class VAELoss(torch.nn.Module):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Train the ShapeScenes VAE (diffusers AutoencoderKL).")
-    p.add_argument("--config", help="JSON file with TrainVAEConfig fields")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config fields (JSON values)")
-    p.add_argument("--run-dir", required=True, help="folder for checkpoints and logs; an existing run resumes")
-    p.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this many minutes")
+    add_run_args(p, "TrainVAEConfig")
     return p.parse_args(argv)
 
 
@@ -108,7 +105,7 @@ def main(args) -> dict:
             save_atomic({"kind": "vae", "config": as_dict(cfg), "model": vae.state_dict(),
                          "optimizer": opt.state_dict(), "step": step, "history": history}, ckpt_path)
 
-    start = last_ckpt = time.time()
+    timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)
     while step < cfg.max_steps:
         lr = cfg.learning_rate * min(1.0, (step + 1) / cfg.warmup_steps)
         for g in opt.param_groups:
@@ -121,16 +118,16 @@ def main(args) -> dict:
         opt.step()
         step += 1
         if step % cfg.log_every == 0 or step == 1:
-            history.append({"step": step, "loss": loss.item(), "rec": rec_loss.item(), "minutes": (time.time() - start) / 60})
+            history.append({"step": step, "loss": loss.item(), "rec": rec_loss.item(), "minutes": timer.minutes()})
             accelerator.print(f"step {step} loss {loss.item():.4f} rec {rec_loss.item():.4f}")
         if step % cfg.eval_every == 0 and accelerator.is_main_process:
             metrics = evaluate_vae(vae.eval(), cfg.eval_scenes)
             vae.train()
             history.append({"step": step, **metrics})
             accelerator.print(f"step {step} eval {metrics}")
-        if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
-            checkpoint(); last_ckpt = time.time()
-        if args.max_minutes is not None and time.time() - start > args.max_minutes * 60:
+        if timer.checkpoint_due():
+            checkpoint()
+        if timer.out_of_time():
             break
     checkpoint()
     accelerator.wait_for_everyone()

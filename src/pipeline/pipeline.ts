@@ -9,6 +9,7 @@ import {
   assertNever,
   BundleFormatError,
   describeRecipe,
+  joinPath,
   tokenizerFiles,
   type BundleSpec,
   type FileRecord,
@@ -18,8 +19,9 @@ import {
 } from './bundle';
 import { alphasCumprod, sampleDdim, type EpsModel } from './ddim';
 import { sampleDpmSolver } from './dpmSolver';
-import { InputError, ModelError, VocabularyError } from './errors';
-import { decodeText, readUnverifiedFile, readVerifiedFile, type FileIo, type FileProgress } from './files';
+import { clipTokenizerJson } from './clipTokenizer';
+import { InputError, isAbortError, ModelError, VocabularyError } from './errors';
+import { BundleFileError, decodeText, readUnverifiedFile, readVerifiedFile, type FileIo, type FileProgress } from './files';
 import { floatsToHalf, halfToFloats } from './half';
 import { sampleToRgba, type RgbaImage } from './image';
 import { parsePythonJson } from './json';
@@ -271,6 +273,31 @@ export class Pipeline {
     return created;
   }
 
+  /** tokenizer.json, or for a standard folder without one, CLIP's vocab.json + merges.txt. */
+  private async loadTokenizer(opts: RunOptions): Promise<PromptTokenizer> {
+    const tok = tokenizerFiles(this.spec);
+    const text = async (path: string): Promise<string> => decodeText(await this.readFile(path, { signal: opts.signal }));
+    const json = async (path: string): Promise<unknown> => {
+      try {
+        return parsePythonJson(await text(path));
+      } catch (err) {
+        if (err instanceof BundleFileError || isAbortError(err)) throw err;
+        throw new BundleFormatError(path, 'is not valid JSON');
+      }
+    };
+    const config = await json(tok.config);
+    let tokenizerJson: unknown;
+    try {
+      tokenizerJson = await json(tok.json);
+    } catch (err) {
+      const missing = err instanceof BundleFileError && err.reason.includes('HTTP 404');
+      if (!missing || this.records) throw err;
+      const dir = this.spec.tokenizer;
+      tokenizerJson = clipTokenizerJson(await json(joinPath(dir, 'vocab.json')), await text(joinPath(dir, 'merges.txt')), config, dir);
+    }
+    return createTokenizer(tokenizerJson, config, tok.json);
+  }
+
   /** Loads the tokenizer, text encoder, VAE decoder and the UNets of `unetIds` (all files first, then sessions). */
   async prepare(unetIds: readonly string[], opts: RunOptions = {}): Promise<void> {
     const spec = this.spec;
@@ -279,16 +306,17 @@ export class Pipeline {
       if (!u) throw new InputError(`This bundle has no model "${id}".`);
       return u.path;
     });
-    const tok = tokenizerFiles(spec);
-    const wanted = [...new Set([spec.textEncoder, spec.vaeDecoder, ...unetPaths])].filter((p) => !this.sessions.has(p));
-    const files = [...(this.tokenizer ? [] : [tok.json, tok.config]), ...wanted];
-    if (files.length === 0) return;
-    const bytes = await this.readAll(files, opts);
     if (!this.tokenizer) {
-      const json = parsePythonJson(decodeText(bytes.get(tok.json) ?? new Uint8Array()));
-      const config = parsePythonJson(decodeText(bytes.get(tok.config) ?? new Uint8Array()));
-      this.tokenizer = Promise.resolve(createTokenizer(json, config, tok.json));
+      const loading = this.loadTokenizer(opts);
+      this.tokenizer = loading;
+      loading.catch(() => {
+        if (this.tokenizer === loading) this.tokenizer = null;
+      });
+      await loading;
     }
+    const wanted = [...new Set([spec.textEncoder, spec.vaeDecoder, ...unetPaths])].filter((p) => !this.sessions.has(p));
+    if (wanted.length === 0) return;
+    const bytes = await this.readAll(wanted, opts);
     for (const path of wanted) {
       checkAbort(opts.signal);
       const session = await this.session(path, bytes.get(path));

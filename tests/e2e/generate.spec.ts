@@ -141,7 +141,7 @@ test('cancel mid-generation: the run stops, no image is added, the app stays usa
   await generate(page);
   await setOptions(page, { model: 'Teacher' });
   await page.evaluate(async () => {
-    const button = [...document.querySelectorAll('button')].find((b) => b.textContent === 'Generate');
+    const button = Array.from(document.querySelectorAll('button')).find((b) => b.textContent === 'Generate');
     button?.click();
     for (let i = 0; i < 100 && !document.querySelector('[data-testid=busy] button'); i++) await new Promise((r) => requestAnimationFrame(r));
     (document.querySelector('[data-testid=busy] button') as HTMLButtonElement | null)?.click();

@@ -136,6 +136,27 @@ describe('tokenizer (transformers.js from the bundle files)', () => {
   });
 });
 
+describe('a standard folder with only vocab.json + merges.txt (no tokenizer.json)', () => {
+  it('builds the same tokenizer and the same image', { timeout: 60_000 }, async () => {
+    const { clipTokenizerJson } = await import('../../src/pipeline/clipTokenizer');
+    const { createTokenizer, tokenizeForModel } = await import('../../src/pipeline/tokenizer');
+    const read = (f: string): string => readFileSync(new URL(`../fixtures/tiny-sd/tokenizer/${f}`, import.meta.url), 'utf8');
+    const config = JSON.parse(read('tokenizer_config.json')) as unknown;
+    const fast = createTokenizer(JSON.parse(read('tokenizer.json')), config);
+    const built = createTokenizer(clipTokenizerJson(JSON.parse(read('vocab.json')), read('merges.txt'), config), config);
+    for (const p of ['a red circle', 'A  RED circles, 12 stars!', "it's a red-ish cirle", '']) {
+      expect(tokenizeForModel(built, p, 77)).toEqual(tokenizeForModel(fast, p, 77));
+    }
+    const io = nodeIo();
+    const noFast = { ...io, fetch: (async (u: RequestInfo | URL) => (String(u).endsWith('tokenizer/tokenizer.json') ? new Response('', { status: 404 }) : io.fetch(u))) as typeof fetch };
+    const pipe = new Pipeline(await openBundle(noFast, `${BASE}tiny-sd/`), noFast, nodeRuntime());
+    const c = parity.cases.find((k) => k.bundle === 'tiny-sd' && k.model === 'flash');
+    if (!c) throw new Error('no case');
+    const out = await pipe.generate(params({ prompt: c.prompt, seed: c.seed, steps: c.steps, noiseCorrection: c.noise_correction }));
+    expect(maxPixelDiff(out.image.data, new Uint8Array(Buffer.from(c.rgb_base64, 'base64')))).toBeLessThanOrEqual(MAX_PIXEL_DIFF);
+  });
+});
+
 describe('verified loading', () => {
   it('names the corrupted file and creates no session from it', { timeout: 60_000 }, async () => {
     const flip = (b: Uint8Array): Uint8Array => {

@@ -1,0 +1,49 @@
+"""What every training stage shares: its command-line flags, its clock, and the periodic-eval prompt subset."""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from .data import load_prompt_file
+
+DEV_PROMPTS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "eval", "dev_prompts.jsonl")
+
+
+def add_run_args(p: argparse.ArgumentParser, config_name: str) -> None:
+    p.add_argument("--config", help=f"JSON file with {config_name} fields")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config fields (JSON values)")
+    p.add_argument("--run-dir", required=True, help="folder for checkpoints and logs; an existing run resumes")
+    p.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this many minutes")
+
+
+class RunTimer:
+    """When to write the next checkpoint, and when a time-boxed chunk of a run is over."""
+
+    def __init__(self, checkpoint_minutes: float, max_minutes: float | None):
+        self.start = self.last_checkpoint = time.time()
+        self.checkpoint_seconds, self.max_minutes = checkpoint_minutes * 60, max_minutes
+
+    def minutes(self) -> float:
+        return (time.time() - self.start) / 60
+
+    def checkpoint_due(self) -> bool:
+        if time.time() - self.last_checkpoint <= self.checkpoint_seconds:
+            return False
+        self.last_checkpoint = time.time()
+        return True
+
+    def out_of_time(self) -> bool:
+        return self.max_minutes is not None and self.minutes() > self.max_minutes
+
+
+def eval_subset(path: str, per_category: int) -> list[dict]:
+    """The first `per_category` prompts of each category (a quick, fixed eval during training)."""
+    if per_category <= 0 or not os.path.exists(path):
+        return []
+    rows, seen = [], {}
+    for row in load_prompt_file(path):
+        if seen.get(row["category"], 0) < per_category:
+            rows.append(row)
+            seen[row["category"]] = seen.get(row["category"], 0) + 1
+    return rows
