@@ -9,6 +9,7 @@ from PIL import Image
 
 from .analyzer import analyze, score
 from .data import parse_prompt
+from .training import DEV_PROMPTS
 
 
 def parse_args(argv=None):
@@ -19,7 +20,7 @@ def parse_args(argv=None):
     p.add_argument("--calibrate", action="store_true", help="run the calibration instead")
     p.add_argument("--n", type=int, default=2000, help="calibration scenes")
     p.add_argument("--vae-run", help="train-vae run folder: also calibrate on VAE reconstructions")
-    p.add_argument("--dev-prompts", default="../shared/eval/dev_prompts.jsonl", help="prompt file for the per-category check")
+    p.add_argument("--dev-prompts", default=DEV_PROMPTS, help="prompt file for the per-category check")
     p.add_argument("--out-dir", default="reports", help="where the calibration report goes")
     return p.parse_args(argv)
 

@@ -1,6 +1,6 @@
 """Evaluation on a prompt file (shared/eval jsonl format): analyzer accuracy per category.
 
-python -m distill eval --model ~/.cache/imagine-flash/teacher/pipeline --prompts ../shared/eval/dev_prompts.jsonl \
+python -m distill eval --model ~/.cache/imagine-flash/teacher/pipeline --prompts eval/dev_prompts.jsonl \
     --steps 25 --guidance-scale 4 --out reports/eval/teacher-dpm25
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 
 from .analyzer import analyze_and_score
 from .data import load_prompt_file, preview_grid
+from .training import DEV_PROMPTS
 from .pipeline import dpm_solver, load_pipeline, sample_with_pipeline
 
 
@@ -43,7 +44,7 @@ def write_markdown(path: str, title: str, command: str, result: dict) -> None:
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Evaluate a diffusers SD folder on a prompt file with the analyzer.")
     p.add_argument("--model", required=True, help="diffusers Stable Diffusion folder")
-    p.add_argument("--prompts", default="../shared/eval/dev_prompts.jsonl", help="jsonl prompt file (shared/eval format)")
+    p.add_argument("--prompts", default=DEV_PROMPTS, help="jsonl prompt file (shared/eval format)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="one image per prompt and seed")
     p.add_argument("--steps", type=int, default=25, help="DPM-Solver++ steps")
     p.add_argument("--guidance-scale", type=float, default=4.0, help="classifier-free guidance scale")

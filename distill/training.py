@@ -7,7 +7,8 @@ import time
 
 from .data import load_prompt_file
 
-DEV_PROMPTS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "eval", "dev_prompts.jsonl")
+# the dev prompt set (a copy of the workspace's shared/eval/dev_prompts.jsonl kept in the repository)
+DEV_PROMPTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "eval", "dev_prompts.jsonl")
 
 
 def add_run_args(p: argparse.ArgumentParser, config_name: str) -> None:

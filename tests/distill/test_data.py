@@ -4,7 +4,7 @@ import pytest
 from distill.data import (COLORS, BACKGROUNDS, Meaning, ObjectSpec, PromptError, caption, load_prompt_file,
                           parse_prompt, prompt_from_meaning, render, sample_scene, scene_for_meaning)
 
-DEV_PROMPTS = "../shared/eval/dev_prompts.jsonl"
+from distill.training import DEV_PROMPTS
 
 
 def test_render_paints_background_and_object_colors():
@@ -59,3 +59,11 @@ def test_captions_parse_back_to_their_meaning():
 def test_meaning_json_rejects_unknown_values():
     with pytest.raises(ValueError, match="crimson"):
         Meaning.from_json({"objects": [{"color": "crimson", "shape": "circle", "size": None}]})
+
+
+def test_repository_copy_of_the_dev_prompts_matches_shared():
+    import os
+    shared = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "eval", "dev_prompts.jsonl")
+    if not os.path.exists(shared):
+        pytest.skip("no ../shared/eval beside this checkout (a CI clone): nothing to compare the copy with")
+    assert open(shared).read() == open(DEV_PROMPTS).read()
