@@ -66,11 +66,15 @@ CHUNK ?= 60
 .PHONY: train-vae train-text train-teacher bundle
 train-vae: deps-python
 	$(PY) -m distill train-vae --config distill/configs/vae.json --run-dir $(RUNS)/vae --max-minutes $(CHUNK)
+	$(PY) -m distill train-vae --config distill/configs/vae_phase2.json --init-from $(RUNS)/vae \
+	  --run-dir $(RUNS)/vae2 --max-minutes $(CHUNK)
 train-text: deps-python
 	$(PY) -m distill train-text --config distill/configs/text.json --run-dir $(RUNS)/text --max-minutes $(CHUNK)
+	$(PY) -m distill train-text --config distill/configs/text_phase2.json --init-text-from $(RUNS)/text \
+	  --run-dir $(RUNS)/text2 --max-minutes $(CHUNK)
 train-teacher: deps-python
-	$(PY) -m distill train-teacher --config distill/configs/teacher.json --vae-run $(RUNS)/vae \
-	  --text-run $(RUNS)/text --run-dir $(RUNS)/teacher --max-minutes $(CHUNK)
+	$(PY) -m distill train-teacher --config distill/configs/teacher.json --vae-run $(RUNS)/vae2 \
+	  --text-run $(RUNS)/text2 --run-dir $(RUNS)/teacher --max-minutes $(CHUNK)
 bundle: deps-python
 	$(PY) -m distill save-teacher --teacher-run $(RUNS)/teacher --out $(RUNS)/teacher/pipeline
 	$(PY) -m distill export --teacher $(RUNS)/teacher/pipeline --out models/shapescenes --name "ShapeScenes"

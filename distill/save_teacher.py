@@ -11,7 +11,7 @@ from .checkpoint import load_checkpoint
 from .config import from_dict
 from .models import UNetConfig, build_unet
 from .pipeline import assemble_pipeline
-from .train_teacher import load_text_encoder, load_vae
+from .train_teacher import load_text_encoder, load_vae, split_teacher_state
 
 
 def build_teacher_pipeline(teacher_run: str, use_ema: bool = True):
@@ -20,7 +20,9 @@ def build_teacher_pipeline(teacher_run: str, use_ema: bool = True):
     vae.register_to_config(scaling_factor=ckpt["scaling_factor"])
     text_encoder, tokenizer = load_text_encoder(ckpt["text_run"])
     unet = build_unet(from_dict(UNetConfig, ckpt["config"]["model"]))
-    unet.load_state_dict(ckpt["ema" if use_ema else "model"])
+    unet_state, text_state = split_teacher_state(ckpt["ema" if use_ema else "model"])
+    unet.load_state_dict(unet_state)
+    text_encoder.load_state_dict(text_state)  # fine-tuned with the UNet (or the frozen original)
     return assemble_pipeline(vae, text_encoder, tokenizer, unet.eval()), ckpt
 
 

@@ -117,3 +117,20 @@ def test_packed_weights_resume_the_teacher_on_a_new_machine(tiny_runs, tmp_path)
     assert out["step"] == 5 and [h["step"] for h in out["history"]] == [4, 5]
     with pytest.raises(ValueError, match="expected 'vae'"):
         load_vae(str(tmp_path / "packed-teacher"))
+
+
+def test_teacher_stack_to_sd_folder_and_bundle(tiny_runs, tmp_path):
+    from distill import export, save_teacher
+    from distill.pipeline import load_pipeline
+    extra = ["--vae-run", str(tiny_runs / "vae"), "--text-run", str(tiny_runs / "text")]
+    run_stage(train_teacher, tmp_path / "t", TINY_TEACHER + ["max_steps=2", "text_learning_rate=0.01"], extra)
+    save_teacher.main(save_teacher.parse_args(["--teacher-run", str(tmp_path / "t"), "--out", str(tmp_path / "sd")]))
+    pipe = load_pipeline(str(tmp_path / "sd"))
+    ckpt = torch.load(tmp_path / "t" / "ckpt.pt", weights_only=False)
+    # the SD folder holds the EMA of the jointly trained text encoder, not the original
+    key = next(k for k in pipe.text_encoder.state_dict() if k.endswith("final_layer_norm.weight"))
+    assert torch.equal(pipe.text_encoder.state_dict()[key], ckpt["ema"]["text_encoder." + key])
+    assert pipe.vae.config.scaling_factor == pytest.approx(ckpt["scaling_factor"])
+    manifest = export.main(export.parse_args(["--teacher", str(tmp_path / "sd"), "--out", str(tmp_path / "bundle")]))
+    assert max(manifest["parity_max_abs_diff"].values()) <= 1e-4
+    assert manifest["image_size"] == [64, 64] and manifest["latent_shape"] == [4, 32, 32]
