@@ -112,7 +112,10 @@ def analyze(image: np.ndarray) -> Analysis:
         coverage = np.clip(distance[ya:yb, xa:xb] / max(float(np.linalg.norm(rgb - bg)), 1.0), 0, 1)
         coverage = coverage * ndimage.binary_dilation(mask[ya:yb, xa:xb], iterations=pad)
         best, best_score = classify_shape(coverage)
-        side = max(x1 - x0, y1 - y0) * scale
+        # the object's nominal side: its box divided by how much of the nominal box this shape fills
+        # (a square fills 0.85 of it: a large square's box can be as small as 17.9 px)
+        ex0, ex1, ey0, ey1 = _EXTENTS[best]
+        side = max((x1 - x0) / ((ex1 - ex0) / 2), (y1 - y0) / ((ey1 - ey0) / 2)) * scale
         weights = distance[mask]
         cx = float((xs * weights).sum() / weights.sum() + 0.5) * scale
         cy = float((ys * weights).sum() / weights.sum() + 0.5) * scale

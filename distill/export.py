@@ -13,7 +13,7 @@ import shutil
 
 import numpy as np
 import torch
-from diffusers import DDIMScheduler
+from diffusers import DDIMScheduler, UNet2DConditionModel
 
 from .data import BACKGROUNDS, COLORS, COUNTS, RELATIONS, SHAPES, SIZES, VOCABULARY
 from .onnx_utils import export_module, file_record, max_abs_diff, round_weights_fp16, run_onnx, store_weights_fp16
@@ -180,28 +180,40 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+PARITY_TOLERANCE = 1e-3  # fp32 compute: anything above this (or NaN) is a broken graph, not rounding
+
+
 def main(args) -> dict:
     pipe = load_pipeline(args.teacher)
-    if os.path.exists(args.out):
-        shutil.rmtree(args.out)
     fp16 = not args.fp32_weights
-    parity = export_components(pipe, args.out, fp16)
+    # build next to the target and swap in at the end: a failed export leaves the shipped bundle as it was
+    out = os.path.normpath(args.out)
+    staging = out + ".partial"
+    if os.path.exists(staging):
+        shutil.rmtree(staging)
+    parity = export_components(pipe, staging, fp16)
     unets = [{"id": "teacher", "path": "unet/model.onnx", "recipe": teacher_recipe(pipe, args.teacher_steps, args.guidance_scale)}]
     for item in args.student:
         if "=" not in item:
             raise ValueError(f"--student {item!r} is not ID=FOLDER")
         sid, folder = item.split("=", 1)
-        from diffusers import UNet2DConditionModel
         with open(os.path.join(folder, "recipe.json")) as f:
             recipe = json.load(f)
         unet = UNet2DConditionModel.from_pretrained(folder)
         rel = f"unet-{sid}/model.onnx"
-        parity[f"unet-{sid}"] = export_unet(unet.eval(), os.path.join(args.out, rel), pipe.text_encoder.config.hidden_size, fp16)
+        parity[f"unet-{sid}"] = export_unet(unet.eval(), os.path.join(staging, rel), pipe.text_encoder.config.hidden_size, fp16)
         unets.append({"id": sid, "path": rel, "recipe": recipe})
-    write_model_index(args.out)
-    manifest = write_manifest(args.out, pipe, unets, parity, args.name or os.path.basename(os.path.normpath(args.out)))
+    bad = {k: v for k, v in parity.items() if not np.isfinite(v) or v > PARITY_TOLERANCE}
+    if bad:
+        raise ValueError(f"onnxruntime disagrees with PyTorch beyond {PARITY_TOLERANCE} (max abs diff): {bad}; "
+                         f"the partial export is left in {staging}")
+    write_model_index(staging)
+    manifest = write_manifest(staging, pipe, unets, parity, args.name or os.path.basename(out))
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    os.replace(staging, out)
     total = sum(f["bytes"] for f in manifest["files"])
-    print(json.dumps({"bundle": args.out, "bytes": total, "parity_max_abs_diff": parity}, indent=2))
+    print(json.dumps({"bundle": out, "bytes": total, "parity_max_abs_diff": parity}, indent=2))
     return manifest
 
 

@@ -124,12 +124,16 @@ def main(args) -> dict:
     vae, text_encoder, tokenizer, teacher = pipe.vae, pipe.text_encoder, pipe.tokenizer, pipe.unet.eval()
     for m in (vae, text_encoder, teacher):
         m.requires_grad_(False)
-    ac = pipe.scheduler.alphas_cumprod.double()  # [1000]
+    dev = accelerator.device
+    for m in (vae, text_encoder, teacher):
+        m.to(dev)
+    ac = pipe.scheduler.alphas_cumprod.double().to(dev)  # [1000]
     timesteps = cfg.student_timesteps()
     student = copy.deepcopy(teacher).train().requires_grad_(True)
     with torch.no_grad():
-        probe = unet_encoder_features(teacher, torch.zeros(1, *_latent_shape(teacher)), torch.tensor([500.0]),
-                                      torch.zeros(1, 77, text_encoder.config.hidden_size))
+        probe = unet_encoder_features(teacher, torch.zeros(1, *_latent_shape(teacher), device=dev),
+                                      torch.tensor([500.0], device=dev),
+                                      torch.zeros(1, 77, text_encoder.config.hidden_size, device=dev))
     disc = Discriminator(probe.shape[1])
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.learning_rate, weight_decay=0.0)
     opt_d = torch.optim.AdamW(disc.parameters(), lr=cfg.disc_learning_rate, betas=(0.0, 0.99))
@@ -140,20 +144,26 @@ def main(args) -> dict:
         student.load_state_dict(ckpt["student"]); disc.load_state_dict(ckpt["discriminator"])
         opt.load_state_dict(ckpt["optimizer"]); opt_d.load_state_dict(ckpt["disc_optimizer"])
         step, history = ckpt["step"], ckpt["history"]
+        if ckpt.get("teacher") != os.path.abspath(args.teacher):
+            raise ValueError(f"{ckpt_path} distills {ckpt.get('teacher')}, not {os.path.abspath(args.teacher)}; "
+                             "use another --run-dir")
         accelerator.print(f"resuming {ckpt_path} at step {step}")
     student_ddp, disc_ddp, opt, opt_d = accelerator.prepare(student, disc, opt, opt_d)
 
     # a fixed pool of data latents: the forward ablation's x0 and the discriminator's real samples
     rng = np.random.default_rng([cfg.seed, 31337])
     scenes, latents = [], []
+    image_size = teacher.config.sample_size * pipe.vae_scale_factor
     with torch.no_grad():
         for i in range(0, cfg.pool_size, 256):
             chunk = [sample_scene(rng) for _ in range(min(256, cfg.pool_size - i))]
-            x = images_to_tensor(np.stack([render(s) for s in chunk]))
+            # rendered at the teacher's image size (64 for ours, 512 for SD 1.5)
+            x = images_to_tensor(np.stack([render(s, size=image_size) for s in chunk])).to(dev)
             latents.append(vae.encode(x).latent_dist.mean * vae.config.scaling_factor)
             scenes += chunk
     latents = torch.cat(latents)  # [N, 4, h, w]
     rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
+    torch.manual_seed(int(rng.integers(2**31)))  # noise draws differ after a resume, too
     uncond_1 = encode_prompts(text_encoder, tokenizer, [""])  # [1, 77, D]
     eval_rows = eval_subset(args.eval_prompts, cfg.eval_prompts_per_category)
 
@@ -179,16 +189,16 @@ def main(args) -> dict:
         # 1. the student's input at t: its own trajectory from noise (backward) or forward noising (ablation)
         with torch.no_grad():
             if cfg.backward:
-                x_T = torch.randn(b, *latents.shape[1:])
+                x_T = torch.randn(b, *latents.shape[1:], device=dev)
                 x_t = ddim_trajectory(guided(student, cond), x_T, timesteps[: i + 1], alphas_cumprod=ac,
                                       noise_correction=cfg.noise_correction)
             else:
-                x0_data = latents[torch.from_numpy(idx)]
+                x0_data = latents[torch.from_numpy(idx).to(dev)]
                 a, s = ac[t].sqrt().float(), (1 - ac[t]).sqrt().float()
                 x_t = a * x0_data + s * torch.randn_like(x0_data)
 
         # 2. the student's prediction, with gradient
-        tt = torch.full((b,), float(t))
+        tt = torch.full((b,), float(t), device=dev)
         eps = student_ddp(x_t, tt, cond).sample
         x0_student = predict_x0(x_t, eps, t, ac)  # [B, 4, h, w]
 
@@ -207,7 +217,7 @@ def main(args) -> dict:
         # 4. adversarial: teacher-encoder features of noised real / fake latents; hinge loss
         loss_adv = torch.zeros(())
         if cfg.adversarial_weight > 0:
-            t_d = torch.randint(0, 750, (b,))
+            t_d = torch.randint(0, 750, (b,), device=dev)
             noise = torch.randn_like(x0_student)
             a_d = ac[t_d].sqrt().float().view(-1, 1, 1, 1)
             s_d = (1 - ac[t_d]).sqrt().float().view(-1, 1, 1, 1)
@@ -221,7 +231,7 @@ def main(args) -> dict:
 
         loss_d = torch.zeros(())
         if cfg.adversarial_weight > 0:
-            real = latents[torch.from_numpy(rng.integers(len(latents), size=b))]
+            real = latents[torch.from_numpy(rng.integers(len(latents), size=b)).to(dev)]
             with torch.no_grad():
                 f_real = unet_encoder_features(teacher, a_d * real + s_d * noise, t_d.float(), uncond)
                 f_fake = unet_encoder_features(teacher, fake_in.detach(), t_d.float(), uncond)
@@ -266,7 +276,7 @@ def sample_student(pipe, unet, recipe: dict, prompts: list[str], seeds: list[int
     from .noise import gaussian_noise
     ac = pipe.scheduler.alphas_cumprod.double()
     cond = encode_prompts(pipe.text_encoder, pipe.tokenizer, prompts)
-    x_T = torch.from_numpy(np.stack([gaussian_noise(s, _latent_shape(unet)) for s in seeds]))
+    x_T = torch.from_numpy(np.stack([gaussian_noise(s, _latent_shape(unet)) for s in seeds])).to(unet.device)
     x0 = sample_ddim(guided(unet, cond), x_T, recipe["timesteps"], alphas_cumprod=ac,
                      noise_correction=recipe["noise_correction"])
     return decode_latents(pipe.vae, x0)

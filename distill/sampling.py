@@ -63,7 +63,7 @@ def sample_ddim(model, x, timesteps, extra_args=None, callback=None, *, alphas_c
 def guided(unet, cond, uncond=None, guidance_scale: float = 1.0):
     """ε̂ with classifier-free guidance: ε̂_u + w·(ε̂_c − ε̂_u); w = 1 (or no uncond) is the plain conditional model."""
     def model(x, t):
-        tt = torch.full((x.shape[0],), float(t))
+        tt = torch.full((x.shape[0],), float(t), device=x.device)
         if uncond is None or guidance_scale == 1.0:
             return unet(x, tt, cond).sample
         e_u, e_c = unet(torch.cat([x, x]), torch.cat([tt, tt]), torch.cat([uncond, cond])).sample.chunk(2)

@@ -7,20 +7,23 @@ import os
 
 import torch
 
-from .checkpoint import load_checkpoint
+from .weights import load_stage
 from .config import from_dict
 from .models import UNetConfig, build_unet
 from .pipeline import assemble_pipeline
 from .train_teacher import load_text_encoder, load_vae, split_teacher_state
 
 
-def build_teacher_pipeline(teacher_run: str, use_ema: bool = True):
-    ckpt = load_checkpoint(os.path.join(teacher_run, "ckpt.pt"), kind="teacher")
-    vae = load_vae(ckpt["vae_run"])
+def build_teacher_pipeline(teacher_run: str, use_ema: bool = True, vae_run: str | None = None,
+                           text_run: str | None = None):
+    """The teacher (a run folder, or packed weights committed by an earlier session) as an SD pipeline."""
+    ckpt = load_stage(teacher_run, "teacher")
+    vae = load_vae(vae_run or ckpt["vae_run"])
     vae.register_to_config(scaling_factor=ckpt["scaling_factor"])
-    text_encoder, tokenizer = load_text_encoder(ckpt["text_run"])
+    text_encoder, tokenizer = load_text_encoder(text_run or ckpt["text_run"])
     unet = build_unet(from_dict(UNetConfig, ckpt["config"]["model"]))
-    unet_state, text_state = split_teacher_state(ckpt["ema" if use_ema else "model"])
+    key = "ema" if use_ema or "model" not in ckpt else "model"
+    unet_state, text_state = split_teacher_state(ckpt[key])
     unet.load_state_dict(unet_state)
     text_encoder.load_state_dict(text_state)  # fine-tuned with the UNet (or the frozen original)
     return assemble_pipeline(vae, text_encoder, tokenizer, unet.eval()), ckpt
@@ -31,11 +34,14 @@ def parse_args(argv=None):
     p.add_argument("--teacher-run", required=True, help="train-teacher run folder")
     p.add_argument("--out", required=True, help="folder to write (diffusers layout)")
     p.add_argument("--raw-weights", action="store_true", help="save the raw weights instead of the EMA weights")
+    p.add_argument("--vae-run", default=None, help="VAE run folder or packed weights (default: the one the teacher "
+                   "was trained with, as recorded in its checkpoint)")
+    p.add_argument("--text-run", default=None, help="text encoder run folder or packed weights (default: as recorded)")
     return p.parse_args(argv)
 
 
 def main(args) -> None:
-    pipe, ckpt = build_teacher_pipeline(args.teacher_run, use_ema=not args.raw_weights)
+    pipe, ckpt = build_teacher_pipeline(args.teacher_run, not args.raw_weights, args.vae_run, args.text_run)
     pipe.save_pretrained(args.out, safe_serialization=True)
     print(f"wrote {args.out} (teacher step {ckpt['step']})")
 

@@ -1,5 +1,5 @@
 """Stage 3: train the teacher UNet (diffusers UNet2DConditionModel, epsilon prediction) on VAE latents of
-ShapeScenes, conditioned on the frozen tiny-CLIP text encoder, with classifier-free-guidance dropout,
+ShapeScenes, conditioned on the tiny-CLIP text encoder (fine-tuned jointly), with classifier-free-guidance dropout,
 min-SNR loss weighting and EMA weights. The result is saved as a diffusers Stable Diffusion folder.
 
 python -m distill train-teacher --config distill/configs/teacher.json --vae-run ~/.cache/imagine-flash/vae \
@@ -103,9 +103,18 @@ def split_teacher_state(state: dict) -> tuple[dict, dict]:
     return unet, text
 
 
+def fingerprint(module: torch.nn.Module) -> str:
+    """sha256 of a module's weights: ties a latent pool and a teacher to the exact VAE they were made with."""
+    import hashlib
+    h = hashlib.sha256()
+    for k, v in sorted(module.state_dict().items()):
+        h.update(k.encode()); h.update(v.detach().cpu().float().numpy().tobytes())
+    return h.hexdigest()
+
+
 def min_snr_weights(scheduler, timesteps: torch.Tensor, gamma: float) -> torch.Tensor:
     """Min-SNR-γ weighting for epsilon prediction (Hang et al. 2023): min(SNR, γ) / SNR."""
-    ac = scheduler.alphas_cumprod[timesteps]
+    ac = scheduler.alphas_cumprod.to(timesteps.device)[timesteps]
     snr = ac / (1 - ac)
     return torch.clamp(snr, max=gamma) / snr
 
@@ -130,14 +139,16 @@ def main(args) -> dict:
     text_encoder, tokenizer = load_text_encoder(args.text_run)
     scheduler = make_noise_scheduler()
 
+    vae_id = fingerprint(vae)
     pool_path = os.path.join(args.run_dir, "pool.pt")
     if os.path.exists(pool_path):
         pool = torch.load(pool_path, weights_only=False)
-        if pool["size"] != cfg.pool_size:
-            raise ValueError(f"{pool_path} holds {pool['size']} scenes, config asks for {cfg.pool_size}")
+        if (pool["size"], pool.get("vae")) != (cfg.pool_size, vae_id):
+            raise ValueError(f"{pool_path} was made with another VAE or pool size (it holds {pool['size']} scenes, "
+                             f"config asks for {cfg.pool_size}); use another --run-dir")
     else:
         scenes, latents, scale = build_latent_pool(vae, cfg.pool_size, cfg.seed)
-        pool = {"size": cfg.pool_size, "scenes": scenes, "latents": latents, "scaling_factor": scale}
+        pool = {"size": cfg.pool_size, "scenes": scenes, "latents": latents, "scaling_factor": scale, "vae": vae_id}
         if accelerator.is_main_process:
             save_atomic(pool, pool_path)
     scenes, latents, scaling_factor = pool["scenes"], pool["latents"], pool["scaling_factor"]
@@ -161,6 +172,8 @@ def main(args) -> dict:
         accelerator.print(f"resuming {ckpt_path} at step {step}")
     elif args.init_weights:
         packed = load_stage(args.init_weights, "teacher")  # the committed fp16 EMA weights of an earlier session
+        if packed.get("vae") != vae_id:
+            raise ValueError(f"{args.init_weights} was trained on the latents of another VAE than {args.vae_run}")
         net.load_state_dict(packed["ema"]); ema.load_state_dict(packed["ema"])
         step = warm_from = packed["step"]
         accelerator.print(f"continuing from {args.init_weights} at step {step} (fresh optimizer state)")
@@ -168,6 +181,10 @@ def main(args) -> dict:
     accelerator.print(f"UNet: {n_params / 1e6:.2f}M parameters")
     model, opt = accelerator.prepare(net, opt)
     rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
+    torch.manual_seed(int(rng.integers(2**31)))  # noise and timesteps differ after a resume, too
+    dev = accelerator.device
+    ema.to(dev)
+    latents = latents.to(dev)
     eval_rows = eval_subset(args.eval_prompts, cfg.eval_prompts_per_category)
 
     def checkpoint():
@@ -175,7 +192,7 @@ def main(args) -> dict:
             save_atomic({"kind": "teacher", "config": as_dict(cfg), "model": net.state_dict(), "ema": ema.state_dict(),
                          "optimizer": opt.state_dict(), "step": step, "history": history,
                          "vae_run": os.path.abspath(args.vae_run), "text_run": os.path.abspath(args.text_run),
-                         "scaling_factor": scaling_factor, "warm_from": warm_from}, ckpt_path)
+                         "scaling_factor": scaling_factor, "warm_from": warm_from, "vae": vae_id}, ckpt_path)
 
     timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)
     while step < cfg.max_steps:
@@ -185,11 +202,11 @@ def main(args) -> dict:
         lr = cfg.learning_rate * warmup
         idx = rng.integers(len(scenes), size=cfg.batch_size)
         prompts = [caption(scenes[i], rng)[0] if rng.random() >= cfg.cfg_dropout else "" for i in idx]
-        x0 = latents[torch.from_numpy(idx)].float() * scaling_factor  # [B, 4, 16, 16]
+        x0 = latents[torch.from_numpy(idx).to(dev)].float() * scaling_factor  # [B, 4, 16, 16]
         noise = torch.randn_like(x0)
-        t = torch.randint(0, scheduler.config.num_train_timesteps, (cfg.batch_size,))
+        t = torch.randint(0, scheduler.config.num_train_timesteps, (cfg.batch_size,), device=dev)
         xt = scheduler.add_noise(x0, noise, t)
-        eps = model(xt, t, tokenize(tokenizer, prompts))  # [B, 4, 16, 16]
+        eps = model(xt, t, tokenize(tokenizer, prompts).to(dev))  # [B, 4, 16, 16]
         per_sample = F.mse_loss(eps.float(), noise, reduction="none").mean((1, 2, 3))
         loss = (per_sample * min_snr_weights(scheduler, t, cfg.min_snr_gamma)).mean()
         opt.zero_grad(set_to_none=True)

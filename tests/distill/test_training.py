@@ -131,6 +131,12 @@ def test_teacher_stack_to_sd_folder_and_bundle(tiny_runs, tmp_path):
     key = next(k for k in pipe.text_encoder.state_dict() if k.endswith("final_layer_norm.weight"))
     assert torch.equal(pipe.text_encoder.state_dict()[key], ckpt["ema"]["text_encoder." + key])
     assert pipe.vae.config.scaling_factor == pytest.approx(ckpt["scaling_factor"])
+    # the same from packed weights, as a later session on a new machine would (fp16 teacher weights)
+    from distill import weights
+    weights.pack(str(tmp_path / "t"), str(tmp_path / "packed"))
+    save_teacher.main(save_teacher.parse_args(["--teacher-run", str(tmp_path / "packed"), "--out", str(tmp_path / "sd2"),
+                                               "--vae-run", str(tiny_runs / "vae"), "--text-run", str(tiny_runs / "text")]))
+    assert load_pipeline(str(tmp_path / "sd2")).unet.config == pipe.unet.config
     manifest = export.main(export.parse_args(["--teacher", str(tmp_path / "sd"), "--out", str(tmp_path / "bundle")]))
     assert max(manifest["parity_max_abs_diff"].values()) <= 1e-4
     assert manifest["image_size"] == [64, 64] and manifest["latent_shape"] == [4, 32, 32]
