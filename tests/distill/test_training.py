@@ -136,7 +136,8 @@ def test_teacher_stack_to_sd_folder_and_bundle(tiny_runs, tmp_path):
     weights.pack(str(tmp_path / "t"), str(tmp_path / "packed"))
     save_teacher.main(save_teacher.parse_args(["--teacher-run", str(tmp_path / "packed"), "--out", str(tmp_path / "sd2"),
                                                "--vae-run", str(tiny_runs / "vae"), "--text-run", str(tiny_runs / "text")]))
-    assert load_pipeline(str(tmp_path / "sd2")).unet.config == pipe.unet.config
+    unet2 = load_pipeline(str(tmp_path / "sd2")).unet
+    assert max((a - b).abs().max().item() for a, b in zip(unet2.parameters(), pipe.unet.parameters())) < 1e-2  # fp16
     manifest = export.main(export.parse_args(["--teacher", str(tmp_path / "sd"), "--out", str(tmp_path / "bundle")]))
     assert max(manifest["parity_max_abs_diff"].values()) <= 1e-4
     assert manifest["image_size"] == [64, 64] and manifest["latent_shape"] == [4, 32, 32]
