@@ -41,37 +41,62 @@ def _unit_extents(shape: str) -> tuple[float, float, float, float]:
 _EXTENTS = {s: _unit_extents(s) for s in SHAPES}
 
 
-def _synthesize(shape: str, left: float, top: float, width: float, height: float, h: int, w: int, ss: int = 8) -> np.ndarray:
-    """Coverage mask [h, w] of a shape whose bounding box is (left, top, width, height) in crop pixels."""
-    x0, x1, y0, y1 = _EXTENTS[shape]
+def _moments(coverage: np.ndarray, scale: float = 1.0) -> tuple[float, float, float, float]:
+    """Centroid and standard deviation (x, y) of a coverage mask, pixel centres at i + 0.5, in units of `scale`."""
+    ys, xs = np.mgrid[: coverage.shape[0], : coverage.shape[1]]
+    m = coverage.sum()
+    cx, cy = ((xs + 0.5) * coverage).sum() / m, ((ys + 0.5) * coverage).sum() / m
+    vx, vy = (((xs + 0.5 - cx) ** 2) * coverage).sum() / m, (((ys + 0.5 - cy) ** 2) * coverage).sum() / m
+    return cx / scale, cy / scale, np.sqrt(vx) / scale, np.sqrt(vy) / scale
+
+
+def _unit_moments(shape: str, res: int = 256) -> tuple[float, float, float, float]:
+    """The moments of a shape's unit polygon (bounding box [-1, 1]²), from a fine render."""
+    img = Image.new("L", (res, res), 0)
+    ImageDraw.Draw(img).polygon([tuple(p) for p in (shape_polygon(shape) + 1) * res / 2], fill=255)
+    cx, cy, sx, sy = _moments(np.asarray(img, dtype=np.float64) / 255, res / 2)
+    return cx - 1, cy - 1, sx, sy
+
+
+_UNIT_MOMENTS = {s: _unit_moments(s) for s in SHAPES}
+PIXEL_VARIANCE = 1 / 12  # what area sampling into unit pixels adds to a shape's variance along each axis
+
+
+def _synthesize(shape: str, cx: float, cy: float, sx: float, sy: float, h: int, w: int, ss: int = 8) -> np.ndarray:
+    """Coverage [h, w] of a shape placed by moments: centroid (cx, cy), pixels per unit (sx, sy)."""
+    ucx, ucy, _, _ = _UNIT_MOMENTS[shape]
     pts = shape_polygon(shape)
-    px = left + (pts[:, 0] - x0) / (x1 - x0) * width
-    py = top + (pts[:, 1] - y0) / (y1 - y0) * height
+    px, py = cx + (pts[:, 0] - ucx) * sx, cy + (pts[:, 1] - ucy) * sy
     img = Image.new("L", (w * ss, h * ss), 0)
     ImageDraw.Draw(img).polygon(list(zip(px * ss, py * ss)), fill=255)
     return np.asarray(img.resize((w, h), Image.BOX), dtype=np.float32) / 255
 
 
-def _coverage_extent(profile: np.ndarray) -> tuple[float, float]:
-    """Sub-pixel start and length of a 1-D coverage profile: an edge pixel covered by a fraction f adds f."""
-    touched = np.nonzero(profile > 0.02)[0]
-    if len(touched) == 0:
-        return 0.0, 0.0
-    first = touched[0]
-    return float(first + 1 - profile[first]), float(profile.sum())
+TEMPLATE_BLURS = (0.0, 0.7, 1.2)  # Gaussian sigmas in pixels
+
+
+def _soft_iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.minimum(a, b).sum() / max(np.maximum(a, b).sum(), 1e-6))
 
 
 def classify_shape(coverage: np.ndarray) -> tuple[str, float]:
-    """Best shape for a coverage mask (analysis by synthesis: render each shape at the measured box)."""
-    left, width = _coverage_extent(coverage.max(axis=0))
-    top, height = _coverage_extent(coverage.max(axis=1))
+    """Best shape for a coverage mask, by analysis by synthesis: each shape is rendered where the mask's
+    centroid is and as large as its spread says, sharp and blurred (a VAE or a diffusion model softens edges;
+    blur adds σ² to the spread, so the fit subtracts it), and compared by soft IoU."""
+    mx, my, smx, smy = _moments(coverage)
     h, w = coverage.shape
     scores = {}
     for shape in SHAPES:
-        synth = _synthesize(shape, left, top, width, height, h, w)
-        scores[shape] = float(np.minimum(synth, coverage).sum() / max(np.maximum(synth, coverage).sum(), 1e-6))
-    best = max(scores, key=scores.get)
-    return best, scores[best]
+        _, _, usx, usy = _UNIT_MOMENTS[shape]
+        best = 0.0
+        for b in TEMPLATE_BLURS:
+            sx = np.sqrt(max(smx ** 2 - PIXEL_VARIANCE - b ** 2, 0.25)) / usx
+            sy = np.sqrt(max(smy ** 2 - PIXEL_VARIANCE - b ** 2, 0.25)) / usy
+            synth = _synthesize(shape, mx, my, sx, sy, h, w)
+            best = max(best, _soft_iou(ndimage.gaussian_filter(synth, b) if b else synth, coverage))
+        scores[shape] = best
+    best_shape = max(scores, key=scores.get)
+    return best_shape, scores[best_shape]
 
 
 _PALETTE_NAMES = list(COLORS)
