@@ -1,0 +1,21 @@
+import { expect, test } from '@playwright/test';
+import { openApp, setOptions } from './helpers';
+
+// The README's screenshot of the app with a real bundle. Skipped unless DOCS_BUNDLE names one, e.g.
+// (stop any running preview server first, it would be reused):
+//   MODELS_DIR=models DOCS_BUNDLE=shapescenes npx playwright test docs-screenshot --project chromium
+// Writes docs/screenshot.png.
+
+const bundle = process.env.DOCS_BUNDLE;
+
+test('@docs screenshot of the app generating with a real bundle', async ({ page }) => {
+  test.skip(!bundle, 'set DOCS_BUNDLE to take the README screenshot');
+  test.setTimeout(300_000);
+  await page.setViewportSize({ width: 1280, height: 860 });
+  await openApp(page, `?bundle=${bundle}&backend=wasm`);
+  await setOptions(page, { prompt: 'a small red heart above a large blue square on a white background', seed: '3', model: 'Teacher' });
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await expect(page.getByTestId('result-info')).toBeVisible({ timeout: 240_000 });
+  await expect(page.getByTestId('busy')).toBeHidden({ timeout: 240_000 });
+  await page.screenshot({ path: 'docs/screenshot.png', fullPage: true });
+});
