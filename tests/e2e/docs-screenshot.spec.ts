@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { openApp, setOptions } from './helpers';
+import { setOptions } from './helpers';
 
 // The README's screenshot of the app with a real bundle. Skipped unless DOCS_BUNDLE names one, e.g.
 // (stop any running preview server first, it would be reused):
@@ -12,7 +12,8 @@ test('@docs screenshot of the app generating with a real bundle', async ({ page 
   test.skip(!bundle, 'set DOCS_BUNDLE to take the README screenshot');
   test.setTimeout(300_000);
   await page.setViewportSize({ width: 1280, height: 860 });
-  await openApp(page, `?bundle=${bundle}&backend=wasm`);
+  await page.goto(`/?bundle=${bundle}&backend=wasm&model=teacher`);
+  await expect(page.getByRole('button', { name: 'Generate' })).toBeEnabled({ timeout: 180_000 });
   await setOptions(page, { prompt: 'a small red heart above a large blue square on a white background', seed: '3', model: 'Teacher' });
   await page.getByRole('button', { name: 'Generate' }).click();
   await expect(page.getByTestId('result-info')).toBeVisible({ timeout: 240_000 });
