@@ -52,7 +52,7 @@ node_modules/.installed: package-lock.json package.json
 
 deps-chromium:
 	@if [ ! -x $(CHROMIUM) ]; then \
-	  echo "Installing Debian chromium for Playwright (never 'npx playwright install')"; \
+	  echo "Installing Debian chromium for Playwright (never Playwright's own browser download)"; \
 	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } \
 	    || { echo "error: could not apt-get install chromium (needs root and the Debian registry); Playwright tests need $(CHROMIUM)" >&2; exit 1; }; \
 	fi
