@@ -18,7 +18,7 @@ import argparse
 import copy
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -29,7 +29,7 @@ from .accel import make_accelerator
 from .training import DEV_PROMPTS, RunTimer, add_run_args, eval_subset
 from .checkpoint import as_dict, load_checkpoint, save_atomic
 from .config import load_config
-from .data import caption, load_prompt_file, render, sample_scene
+from .data import caption, render, sample_scene
 from .models import images_to_tensor
 from .pipeline import decode_latents, encode_prompts, load_pipeline
 from .sampling import ddim_trajectory, guided, predict_x0, sample_ddim

@@ -2,7 +2,7 @@
 UNet2DConditionModel, transformers CLIPTextModel, an HF tokenizers BPE tokenizer), at small sizes."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn

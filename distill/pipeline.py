@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from diffusers import AutoencoderKL, DPMSolverMultistepScheduler, StableDiffusionPipeline, UNet2DConditionModel
-from transformers import CLIPTextModel, PreTrainedTokenizerFast
+from diffusers import AutoencoderKL, DPMSolverMultistepScheduler, StableDiffusionPipeline
 
 from .models import make_noise_scheduler, tensor_to_images, tokenize
 

@@ -3,9 +3,7 @@ Diffusion folder: the form every later stage (sample, distill, export, eval) tak
 from __future__ import annotations
 
 import argparse
-import os
 
-import torch
 
 from .weights import load_stage
 from .config import from_dict

@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import math
 import os
-import pickle
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,7 +22,7 @@ from .training import DEV_PROMPTS, RunTimer, add_run_args, eval_subset
 from .checkpoint import as_dict, load_checkpoint, save_atomic
 from .weights import load_stage
 from .config import from_dict, load_config
-from .data import caption, load_prompt_file, render, sample_scene
+from .data import caption, render, sample_scene
 from .models import (TextConfig, UNetConfig, VAEConfig, build_text_encoder, build_tokenizer, build_unet, build_vae,
                      images_to_tensor, make_noise_scheduler, tokenize)
 

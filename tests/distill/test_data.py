@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from distill.data import (COLORS, BACKGROUNDS, Meaning, ObjectSpec, PromptError, caption, load_prompt_file,
+from distill.data import (COLORS, BACKGROUNDS, Meaning, PromptError, caption, load_prompt_file,
                           parse_prompt, prompt_from_meaning, render, sample_scene, scene_for_meaning)
 
 from distill.training import DEV_PROMPTS

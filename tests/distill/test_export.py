@@ -1,7 +1,6 @@
 """Export a tiny random SD pipeline (our component classes) to a bundle: parity, manifest, layout."""
 import hashlib
 import json
-import os
 
 import numpy as np
 import pytest

@@ -3,7 +3,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from diffusers import UNet2DConditionModel
 
 from distill import flash
