@@ -14,6 +14,7 @@ COMMANDS = {
     "save-teacher": ("distill.save_teacher", "write a trained teacher as a diffusers Stable Diffusion folder"),
     "sample": ("distill.sample_cmd", "sample images from a diffusers SD folder"),
     "distill": ("distill.flash", "Imagine Flash distillation of a teacher into a 1-, 2- or 3-step student"),
+    "baseline": ("distill.baselines", "train a Table 1 baseline: progressive distillation, LCM or ADD-style"),
     "eval": ("distill.evaluate", "analyzer accuracy per category of a model on a prompt file"),
     "export": ("distill.export", "export a diffusers SD folder to an ONNX model bundle with parity checks"),
 }

@@ -31,7 +31,8 @@ from .checkpoint import as_dict, load_checkpoint, save_atomic
 from .config import load_config
 from .data import caption, render, sample_scene
 from .models import images_to_tensor
-from .pipeline import decode_latents, encode_prompts, load_pipeline
+from .pipeline import encode_prompts, load_pipeline
+from .recipes import sample_recipe
 from .sampling import ddim_trajectory, guided, predict_x0, sample_ddim
 
 STUDENT_TIMESTEPS = {1: (999,), 2: (999, 666), 3: (999, 750, 500)}
@@ -270,21 +271,9 @@ def save_student(student, cfg: FlashConfig, folder: str) -> None:
         json.dump(cfg.recipe(), f, indent=2)
 
 
-@torch.no_grad()
-def sample_student(pipe, unet, recipe: dict, prompts: list[str], seeds: list[int]) -> np.ndarray:
-    """A student's recipe: noise-corrected DDIM on the recipe's timesteps, no CFG. uint8 [B, H, W, 3]."""
-    from .noise import gaussian_noise
-    ac = pipe.scheduler.alphas_cumprod.double()
-    cond = encode_prompts(pipe.text_encoder, pipe.tokenizer, prompts)
-    x_T = torch.from_numpy(np.stack([gaussian_noise(s, _latent_shape(unet)) for s in seeds])).to(unet.device)
-    x0 = sample_ddim(guided(unet, cond), x_T, recipe["timesteps"], alphas_cumprod=ac,
-                     noise_correction=recipe["noise_correction"])
-    return decode_latents(pipe.vae, x0)
-
-
 def evaluate_student(pipe, unet, cfg: FlashConfig, rows: list[dict]) -> dict:
     from .evaluate import accuracy_by_category
-    images = sample_student(pipe, unet, cfg.recipe(), [r["prompt"] for r in rows], [0] * len(rows))
+    images = sample_recipe(pipe, unet, cfg.recipe(), [r["prompt"] for r in rows], [0] * len(rows))
     return accuracy_by_category(rows, images, [0])
 
 
