@@ -58,6 +58,7 @@ class FlashConfig:
     eval_prompts_per_category: int = 8
     log_every: int = 25
     checkpoint_minutes: float = 5.0
+    mixed_precision: str = "no"  # "bf16": autocast every UNet pass (operational: a run may switch on resume)
     seed: int = 0
 
     def student_timesteps(self) -> tuple[int, ...]:
@@ -119,7 +120,7 @@ def parse_args(argv=None):
 
 def main(args) -> dict:
     cfg = load_config(FlashConfig, args.config, args.set)
-    accelerator = make_accelerator()
+    accelerator = make_accelerator(cfg.mixed_precision)
     torch.manual_seed(cfg.seed + accelerator.process_index)
     pipe = load_pipeline(args.teacher)
     vae, text_encoder, tokenizer, teacher = pipe.vae, pipe.text_encoder, pipe.tokenizer, pipe.unet.eval()
@@ -187,43 +188,44 @@ def main(args) -> dict:
         i = int(rng.integers(len(timesteps)))
         t = timesteps[i]
 
-        # 1. the student's input at t: its own trajectory from noise (backward) or forward noising (ablation)
-        with torch.no_grad():
-            if cfg.backward:
-                x_T = torch.randn(b, *latents.shape[1:], device=dev)
-                x_t = ddim_trajectory(guided(student, cond), x_T, timesteps[: i + 1], alphas_cumprod=ac,
-                                      noise_correction=cfg.noise_correction)
-            else:
-                x0_data = latents[torch.from_numpy(idx).to(dev)]
-                a, s = ac[t].sqrt().float(), (1 - ac[t]).sqrt().float()
-                x_t = a * x0_data + s * torch.randn_like(x0_data)
+        with accelerator.autocast():  # bf16 UNet passes when mixed_precision is set; losses in fp32
+            # 1. the student's input at t: its own trajectory from noise (backward) or forward noising (ablation)
+            with torch.no_grad():
+                if cfg.backward:
+                    x_T = torch.randn(b, *latents.shape[1:], device=dev)
+                    x_t = ddim_trajectory(guided(student, cond), x_T, timesteps[: i + 1], alphas_cumprod=ac,
+                                          noise_correction=cfg.noise_correction)
+                else:
+                    x0_data = latents[torch.from_numpy(idx).to(dev)]
+                    a, s = ac[t].sqrt().float(), (1 - ac[t]).sqrt().float()
+                    x_t = a * x0_data + s * torch.randn_like(x0_data)
 
-        # 2. the student's prediction, with gradient
-        tt = torch.full((b,), float(t), device=dev)
-        eps = student_ddp(x_t, tt, cond).sample
-        x0_student = predict_x0(x_t, eps, t, ac)  # [B, 4, h, w]
+            # 2. the student's prediction, with gradient
+            tt = torch.full((b,), float(t), device=dev)
+            eps = student_ddp(x_t, tt, cond).sample
+            x0_student = predict_x0(x_t, eps, t, ac)  # [B, 4, h, w]
 
-        # 3. the target: SRL (re-noise stopgrad(x̂0^Θ) to γ(t), k teacher steps) or Eq. 7 (k steps from x_t)
-        with torch.no_grad():
-            teacher_model = guided(teacher, cond, uncond, cfg.guidance_scale)
-            if cfg.srl:
-                t_phi = shifted_timestep(t, cfg.gamma)
-                a, s = ac[t_phi].sqrt().float(), (1 - ac[t_phi]).sqrt().float()
-                x_start = a * x0_student.detach() + s * torch.randn_like(x0_student)
-                target = teacher_x0(teacher_model, x_start, t_phi, cfg.teacher_steps, ac)
-            else:
-                target = teacher_x0(teacher_model, x_t, t, cfg.teacher_steps, ac)
-        loss_rec = F.mse_loss(x0_student, target)
+            # 3. the target: SRL (re-noise stopgrad(x̂0^Θ) to γ(t), k teacher steps) or Eq. 7 (k steps from x_t)
+            with torch.no_grad():
+                teacher_model = guided(teacher, cond, uncond, cfg.guidance_scale)
+                if cfg.srl:
+                    t_phi = shifted_timestep(t, cfg.gamma)
+                    a, s = ac[t_phi].sqrt().float(), (1 - ac[t_phi]).sqrt().float()
+                    x_start = a * x0_student.detach() + s * torch.randn_like(x0_student)
+                    target = teacher_x0(teacher_model, x_start, t_phi, cfg.teacher_steps, ac)
+                else:
+                    target = teacher_x0(teacher_model, x_t, t, cfg.teacher_steps, ac)
+            loss_rec = F.mse_loss(x0_student.float(), target.float())
 
-        # 4. adversarial: teacher-encoder features of noised real / fake latents; hinge loss
-        loss_adv = torch.zeros(())
-        if cfg.adversarial_weight > 0:
-            t_d = torch.randint(0, 750, (b,), device=dev)
-            noise = torch.randn_like(x0_student)
-            a_d = ac[t_d].sqrt().float().view(-1, 1, 1, 1)
-            s_d = (1 - ac[t_d]).sqrt().float().view(-1, 1, 1, 1)
-            fake_in = a_d * x0_student + s_d * noise
-            loss_adv = -disc_ddp(unet_encoder_features(teacher, fake_in, t_d.float(), uncond)).mean()
+            # 4. adversarial: teacher-encoder features of noised real / fake latents; hinge loss
+            loss_adv = torch.zeros(())
+            if cfg.adversarial_weight > 0:
+                t_d = torch.randint(0, 750, (b,), device=dev)
+                noise = torch.randn_like(x0_student)
+                a_d = ac[t_d].sqrt().float().view(-1, 1, 1, 1)
+                s_d = (1 - ac[t_d]).sqrt().float().view(-1, 1, 1, 1)
+                fake_in = a_d * x0_student + s_d * noise
+                loss_adv = -disc_ddp(unet_encoder_features(teacher, fake_in, t_d.float(), uncond)).mean()
         loss = loss_rec + cfg.adversarial_weight * loss_adv
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
@@ -233,10 +235,10 @@ def main(args) -> dict:
         loss_d = torch.zeros(())
         if cfg.adversarial_weight > 0:
             real = latents[torch.from_numpy(rng.integers(len(latents), size=b)).to(dev)]
-            with torch.no_grad():
+            with torch.no_grad(), accelerator.autocast():
                 f_real = unet_encoder_features(teacher, a_d * real + s_d * noise, t_d.float(), uncond)
                 f_fake = unet_encoder_features(teacher, fake_in.detach(), t_d.float(), uncond)
-            loss_d = F.relu(1 - disc_ddp(f_real)).mean() + F.relu(1 + disc_ddp(f_fake)).mean()
+            loss_d = F.relu(1 - disc_ddp(f_real.float())).mean() + F.relu(1 + disc_ddp(f_fake.float())).mean()
             opt_d.zero_grad(set_to_none=True)
             accelerator.backward(loss_d)
             opt_d.step()

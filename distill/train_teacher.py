@@ -48,6 +48,7 @@ class TrainTeacherConfig:
     guidance_scale: float = 4.0
     log_every: int = 50
     checkpoint_minutes: float = 5.0
+    mixed_precision: str = "no"  # "bf16": autocast forward passes (operational: a run may switch on resume)
     seed: int = 0
 
 
@@ -130,7 +131,7 @@ def parse_args(argv=None):
 
 def main(args) -> dict:
     cfg = load_config(TrainTeacherConfig, args.config, args.set)
-    accelerator = make_accelerator()
+    accelerator = make_accelerator(cfg.mixed_precision)
     torch.manual_seed(cfg.seed + accelerator.process_index)
     os.makedirs(args.run_dir, exist_ok=True)
     vae = load_vae(args.vae_run)
@@ -204,7 +205,8 @@ def main(args) -> dict:
         noise = torch.randn_like(x0)
         t = torch.randint(0, scheduler.config.num_train_timesteps, (cfg.batch_size,), device=dev)
         xt = scheduler.add_noise(x0, noise, t)
-        eps = model(xt, t, tokenize(tokenizer, prompts).to(dev))  # [B, 4, 16, 16]
+        with accelerator.autocast():
+            eps = model(xt, t, tokenize(tokenizer, prompts).to(dev))  # [B, 4, 16, 16]
         per_sample = F.mse_loss(eps.float(), noise, reduction="none").mean((1, 2, 3))
         loss = (per_sample * min_snr_weights(scheduler, t, cfg.min_snr_gamma)).mean()
         opt.zero_grad(set_to_none=True)

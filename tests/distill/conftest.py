@@ -25,3 +25,12 @@ def root():
 def run_stage(module, run_dir, overrides, extra=()):
     args = module.parse_args(["--run-dir", str(run_dir), *extra, "--set", *overrides])
     return module.main(args)
+
+
+@pytest.fixture(autouse=True)
+def fresh_accelerator_state():
+    """accelerate keeps one AcceleratorState per process; a real run creates one Accelerator, but tests run many
+    stages in one process, some with another mixed precision."""
+    yield
+    from accelerate.state import AcceleratorState
+    AcceleratorState._reset_state(reset_partial_state=False)

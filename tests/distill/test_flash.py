@@ -33,6 +33,7 @@ def test_gamma_shift():
     ["backward=false", "srl=true", "adversarial_weight=0.1"],
     ["backward=true", "srl=false", "adversarial_weight=0"],
     ["backward=true", "noise_correction=false", "student_steps=2"],
+    ["mixed_precision=bf16"],
 ])
 def test_every_switch_trains_and_saves_a_student(teacher_dir, tmp_path, switches):
     out = run(teacher_dir, tmp_path, "max_steps=3", *switches)

@@ -44,11 +44,16 @@ def test_teacher_loss_falls_and_resumes(tiny_runs, tmp_path):
     extra = ["--vae-run", str(tiny_runs / "vae"), "--text-run", str(tiny_runs / "text")]
     first = run_stage(train_teacher, tmp_path / "t", TINY_TEACHER + ["max_steps=10", "learning_rate=0.002"], extra)
     assert first["step"] == 10
-    second = run_stage(train_teacher, tmp_path / "t", TINY_TEACHER + ["max_steps=25", "learning_rate=0.002"], extra)
+    from accelerate.state import AcceleratorState
+    AcceleratorState._reset_state(reset_partial_state=False)  # a new process in real life
+    # the resumed run switches to bf16 autocast: an operational field, so the checkpoint accepts it
+    second = run_stage(train_teacher, tmp_path / "t", TINY_TEACHER + ["max_steps=25", "learning_rate=0.002",
+                                                                      "mixed_precision=bf16"], extra)
     assert second["step"] == 25
     l = losses(second["history"])
     assert len(l) == 25  # one history: the second run continued the first's
     assert np.mean(l[-5:]) < np.mean(l[:5])
+    assert np.mean(l[-5:]) < np.mean(l[10:15])  # and keeps falling in bf16
 
 
 def test_resume_after_kill(tmp_path):
