@@ -16,6 +16,7 @@ COMMANDS = {
     "distill": ("distill.flash", "Imagine Flash distillation of a teacher into a 1-, 2- or 3-step student"),
     "baseline": ("distill.baselines", "train a Table 1 baseline: progressive distillation, LCM or ADD-style"),
     "eval": ("distill.evaluate", "analyzer accuracy per category of a model on a prompt file"),
+    "reproduce": ("distill.reproduce", "train, evaluate and report the paper's Tables 1 and 3 (reports/RESULTS.md)"),
     "export": ("distill.export", "export a diffusers SD folder to an ONNX model bundle with parity checks"),
 }
 

@@ -1,0 +1,64 @@
+"""`distill reproduce` on a tiny random teacher: trains a student in its own process, evaluates rows (cached),
+and writes the report with the tables, the plot and the grids."""
+import json
+import os
+
+import pytest
+
+from distill import evaluate, reproduce
+from distill.fixtures import tiny_random_pipeline
+
+
+@pytest.fixture(scope="module")
+def teacher_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("teacher") / "sd"
+    tiny_random_pipeline().save_pretrained(path)
+    return path
+
+
+def _args(teacher_dir, tmp_path, root, *extra):
+    rows = [json.loads(line) for line in open(os.path.join(root, "eval", "dev_prompts.jsonl"))]
+    picked = [next(r for r in rows if r["category"] == c) for c in reproduce.CATEGORIES]
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps(r) + "\n" for r in picked))
+    return reproduce.parse_args(["--teacher", str(teacher_dir), "--runs", str(tmp_path / "runs"),
+                                 "--prompts", str(prompts), "--fd-images", "8", "--eval-dir", str(tmp_path / "eval"),
+                                 "--report", str(tmp_path / "report" / "RESULTS.md"), *extra])
+
+
+def test_rows_cover_both_tables_with_unique_names():
+    names = [r.name for r in reproduce.ROWS]
+    assert len(names) == len(set(names))
+    assert {"teacher-dpm25", "teacher-ddim3", "teacher-dpm3", "progressive-4", "add-4", "lcm-1", "flash-3",
+            "flash-3-no-srl", "flash-3-no-backward", "flash-3-no-disc", "flash-3-no-nc"} <= set(names)
+    assert set(reproduce.PAPER_TABLE3) <= set(names)
+
+
+def test_reproduce_trains_evaluates_caches_and_reports(teacher_dir, tmp_path, root, monkeypatch):
+    args = _args(teacher_dir, tmp_path, root, "--only", "teacher-ddim1", "flash-1", "--set", "max_steps=2",
+                 "batch_size=2", "pool_size=8", "eval_every=1000000")
+    results = reproduce.main(args)
+    (teacher_runs,) = (tmp_path / "runs").iterdir()  # one subfolder per teacher
+    assert reproduce.training_state(str(teacher_runs / "flash-1")) == (2, 2)
+    assert results["flash-1"]["recipe"]["timesteps"] == [999] and results["flash-1"]["nfe"] == 1
+    assert results["teacher-ddim1"]["nfe"] == 2  # CFG doubles the evaluations
+    report = (tmp_path / "report" / "RESULTS.md").read_text()
+    assert "Table 1 analogue" in report and "Table 3 analogue" in report and "Not yet run" in report
+    assert "| Imagine Flash | 1 | 1 |" in report
+    for png in ("quality_vs_nfe.png", "fig5.png"):
+        assert (tmp_path / "report" / png).exists()
+
+    # a second run trains nothing (finished) and evaluates nothing (same weights and recipe)
+    def no_eval(_):
+        raise AssertionError("re-evaluated a cached row")
+    monkeypatch.setattr(evaluate, "main", no_eval)
+    monkeypatch.setattr(reproduce, "train", lambda *a: (_ for _ in ()).throw(AssertionError("retrained")))
+    again = reproduce.main(args)
+    assert again["flash-1"]["accuracy"] == results["flash-1"]["accuracy"]
+
+
+def test_unknown_row_is_an_error(teacher_dir, tmp_path, root):
+    with pytest.raises(ValueError, match="unknown row"):
+        reproduce.main(_args(teacher_dir, tmp_path, root, "--only", "flash-9", "--no-train"))
+    with pytest.raises(ValueError, match="model_index.json"):
+        reproduce.main(_args(tmp_path, tmp_path, root, "--no-train"))
