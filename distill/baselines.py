@@ -64,6 +64,7 @@ class ProgressiveConfig:
     eval_prompts_per_category: int = 8
     log_every: int = 25
     checkpoint_minutes: float = 5.0
+    mixed_precision: str = "no"  # "bf16": autocast UNet passes (operational: may switch on resume)
     seed: int = 0
 
     def rounds(self) -> int:
@@ -98,6 +99,7 @@ class LCMConfig:
     eval_prompts_per_category: int = 8
     log_every: int = 25
     checkpoint_minutes: float = 5.0
+    mixed_precision: str = "no"  # "bf16": autocast UNet passes (operational: may switch on resume)
     seed: int = 0
 
     def recipe(self) -> dict:
@@ -121,6 +123,7 @@ class ADDConfig:
     eval_prompts_per_category: int = 8
     log_every: int = 25
     checkpoint_minutes: float = 5.0
+    mixed_precision: str = "no"  # "bf16": autocast UNet passes (operational: may switch on resume)
     seed: int = 0
 
     def recipe(self) -> dict:
@@ -181,7 +184,7 @@ def consistency_fn(lcm: LCMScheduler, x_t, eps, t, alphas_cumprod) -> torch.Tens
 
 def setup(args, cfg, method: str):
     """The frozen teacher pieces, the data latent pool, the run's checkpoint (or None) and the batch sampler."""
-    accelerator = make_accelerator()
+    accelerator = make_accelerator(cfg.mixed_precision)
     torch.manual_seed(cfg.seed + accelerator.process_index)
     pipe = load_pipeline(args.teacher)
     teacher = pipe.unet.eval()
@@ -290,36 +293,37 @@ def train_progressive(args, cfg: ProgressiveConfig) -> dict:
         grid_s = torch.tensor(uniform_timesteps(n) + [-1], device=dev)  # [N + 1], −1 = x0
         grid_t = torch.tensor(uniform_timesteps(2 * n) + [-1], device=dev)  # [2N + 1]
 
-        x0, cond, uncond = run.batch()  # [B, 4, h, w], [B, 77, D]
-        b = x0.shape[0]
-        # 1. i ~ U{1..N}: the student step t → t'' and the teacher's midpoint t'
-        j = torch.from_numpy(run.rng.integers(n, size=b)).to(dev)
-        t, t1, t2 = grid_s[j], grid_t[2 * j + 1], grid_s[j + 1]  # [B] each
-        a_t, s_t = alpha_sigma(ac, t)
-        a_1, s_1 = alpha_sigma(ac, t1)
-        a_2, s_2 = alpha_sigma(ac, t2)
-        z_t = (a_t * x0.double() + s_t * torch.randn_like(x0).double()).float()  # z_t = α_t·x + σ_t·ε
+        with accelerator.autocast():  # bf16 UNet passes when mixed_precision is set
+            x0, cond, uncond = run.batch()  # [B, 4, h, w], [B, 77, D]
+            b = x0.shape[0]
+            # 1. i ~ U{1..N}: the student step t → t'' and the teacher's midpoint t'
+            j = torch.from_numpy(run.rng.integers(n, size=b)).to(dev)
+            t, t1, t2 = grid_s[j], grid_t[2 * j + 1], grid_s[j + 1]  # [B] each
+            a_t, s_t = alpha_sigma(ac, t)
+            a_1, s_1 = alpha_sigma(ac, t1)
+            a_2, s_2 = alpha_sigma(ac, t2)
+            z_t = (a_t * x0.double() + s_t * torch.randn_like(x0).double()).float()  # z_t = α_t·x + σ_t·ε
 
-        # 2. two teacher DDIM steps t → t' → t'' (round 0: the original model with CFG)
-        with torch.no_grad():
-            if round_teacher is None:
-                eps = unet_eps(teacher, z_t, t, cond, uncond, cfg.guidance_scale)
-            else:
-                eps = unet_eps(round_teacher, z_t, t, cond)
-            z_1 = a_1 * (z_t - s_t * eps.double()) / a_t + s_1 * eps.double()  # z_t' = α_t'·x̂ + σ_t'·ε̂
-            if round_teacher is None:
-                eps_1 = unet_eps(teacher, z_1.float(), t1, cond, uncond, cfg.guidance_scale)
-            else:
-                eps_1 = unet_eps(round_teacher, z_1.float(), t1, cond)
-            z_2 = a_2 * (z_1 - s_1 * eps_1.double()) / a_1 + s_2 * eps_1.double()  # z_t''
-            # 3. the x̃ for which one student DDIM step t → t'' from z_t lands on z_t''
-            target = progressive_target(z_t, z_2, a_t, s_t, a_2, s_2).float()  # [B, 4, h, w]
+            # 2. two teacher DDIM steps t → t' → t'' (round 0: the original model with CFG)
+            with torch.no_grad():
+                if round_teacher is None:
+                    eps = unet_eps(teacher, z_t, t, cond, uncond, cfg.guidance_scale)
+                else:
+                    eps = unet_eps(round_teacher, z_t, t, cond)
+                z_1 = a_1 * (z_t - s_t * eps.double()) / a_t + s_1 * eps.double()  # z_t' = α_t'·x̂ + σ_t'·ε̂
+                if round_teacher is None:
+                    eps_1 = unet_eps(teacher, z_1.float(), t1, cond, uncond, cfg.guidance_scale)
+                else:
+                    eps_1 = unet_eps(round_teacher, z_1.float(), t1, cond)
+                z_2 = a_2 * (z_1 - s_1 * eps_1.double()) / a_1 + s_2 * eps_1.double()  # z_t''
+                # 3. the x̃ for which one student DDIM step t → t'' from z_t lands on z_t''
+                target = progressive_target(z_t, z_2, a_t, s_t, a_2, s_2).float()  # [B, 4, h, w]
 
-        # 4. the student's x̂ at t, loss in x-space with truncated-SNR weighting max(SNR, 1) (the paper's §4)
-        eps_s = unet_eps(student_ddp, z_t, t, cond)
-        x0_student = ((z_t.double() - s_t * eps_s.double()) / a_t).float()
-        weight = torch.clamp(a_t**2 / s_t**2, min=1.0).float()  # [B, 1, 1, 1]
-        loss = (weight * (x0_student - target) ** 2).mean()
+            # 4. the student's x̂ at t, loss in x-space with truncated-SNR weighting max(SNR, 1) (the paper's §4)
+            eps_s = unet_eps(student_ddp, z_t, t, cond)
+            x0_student = ((z_t.double() - s_t * eps_s.double()) / a_t).float()
+            weight = torch.clamp(a_t**2 / s_t**2, min=1.0).float()  # [B, 1, 1, 1]
+            loss = (weight * (x0_student - target) ** 2).mean()
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(student_ddp.parameters(), 1.0)
@@ -365,28 +369,29 @@ def train_lcm(args, cfg: LCMConfig) -> dict:
 
     timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)
     while run.step < cfg.max_steps:
-        x0, cond, uncond = run.batch()  # [B, 4, h, w], [B, 77, D]
-        b = x0.shape[0]
-        # 1. t_{n+k} uniform on the solver grid, t_n = t_{n+k} − k (clamped at 0, as diffusers does)
-        index = torch.from_numpy(run.rng.integers(cfg.num_ddim_timesteps, size=b)).to(dev)
-        start = ddim_timesteps[index]  # [B]
-        t_n = (start - k).clamp(min=0)  # [B]
-        a_s, s_s = alpha_sigma(ac, start)
-        noisy = (a_s * x0.double() + s_s * torch.randn_like(x0).double()).float()  # z_{t_{n+k}}
+        with accelerator.autocast():  # bf16 UNet passes when mixed_precision is set
+            x0, cond, uncond = run.batch()  # [B, 4, h, w], [B, 77, D]
+            b = x0.shape[0]
+            # 1. t_{n+k} uniform on the solver grid, t_n = t_{n+k} − k (clamped at 0, as diffusers does)
+            index = torch.from_numpy(run.rng.integers(cfg.num_ddim_timesteps, size=b)).to(dev)
+            start = ddim_timesteps[index]  # [B]
+            t_n = (start - k).clamp(min=0)  # [B]
+            a_s, s_s = alpha_sigma(ac, start)
+            noisy = (a_s * x0.double() + s_s * torch.randn_like(x0).double()).float()  # z_{t_{n+k}}
 
-        # 2. the online student's consistency function f_θ(z_{t_{n+k}}, t_{n+k})
-        pred = consistency_fn(lcm, noisy, unet_eps(student_ddp, noisy, start, cond), start, ac)
+            # 2. the online student's consistency function f_θ(z_{t_{n+k}}, t_{n+k})
+            pred = consistency_fn(lcm, noisy, unet_eps(student_ddp, noisy, start, cond), start, ac)
 
-        with torch.no_grad():
-            # 3. one DDIM solver step of the CFG teacher t_{n+k} → t_n: x̂_{t_n} = α_{t_n}·x̂0 + σ_{t_n}·ε̂
-            eps = unet_eps(teacher, noisy, start, cond, uncond, cfg.guidance_scale)
-            a_n, s_n = alpha_sigma(ac, t_n)
-            x_prev = (a_n * (noisy.double() - s_s * eps.double()) / a_s + s_n * eps.double()).float()
-            # 4. the target network's f_θ⁻(x̂_{t_n}, t_n)
-            target_pred = consistency_fn(lcm, x_prev, unet_eps(target, x_prev, t_n, cond), t_n, ac)
+            with torch.no_grad():
+                # 3. one DDIM solver step of the CFG teacher t_{n+k} → t_n: x̂_{t_n} = α_{t_n}·x̂0 + σ_{t_n}·ε̂
+                eps = unet_eps(teacher, noisy, start, cond, uncond, cfg.guidance_scale)
+                a_n, s_n = alpha_sigma(ac, t_n)
+                x_prev = (a_n * (noisy.double() - s_s * eps.double()) / a_s + s_n * eps.double()).float()
+                # 4. the target network's f_θ⁻(x̂_{t_n}, t_n)
+                target_pred = consistency_fn(lcm, x_prev, unet_eps(target, x_prev, t_n, cond), t_n, ac)
 
-        # 5. pseudo-Huber loss d(x, y) = √(‖x − y‖² + c²) − c, elementwise as diffusers does
-        loss = torch.mean(torch.sqrt((pred - target_pred) ** 2 + cfg.huber_c**2) - cfg.huber_c)
+            # 5. pseudo-Huber loss d(x, y) = √(‖x − y‖² + c²) − c, elementwise as diffusers does
+            loss = torch.mean(torch.sqrt((pred - target_pred) ** 2 + cfg.huber_c**2) - cfg.huber_c)
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(student_ddp.parameters(), 1.0)
@@ -449,33 +454,34 @@ def train_add(args, cfg: ADDConfig) -> dict:
 
     timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)
     while run.step < cfg.max_steps:
-        x0, cond, uncond = run.batch()  # [B, 4, h, w], [B, 77, D]
-        b = x0.shape[0]
-        # 1. the student's input: forward-noised real latents x_s at s ∈ T_student
-        s = student_timesteps[torch.from_numpy(run.rng.integers(len(cfg.timesteps), size=b)).to(dev)]  # [B]
-        a_s, s_s = alpha_sigma(ac, s)
-        x_s = (a_s * x0.double() + s_s * torch.randn_like(x0).double()).float()
-        x0_student = consistency_fn(lcm, x_s, unet_eps(student_ddp, x_s, s, cond), s, ac)  # x̂_θ [B, 4, h, w]
+        with accelerator.autocast():  # bf16 UNet passes when mixed_precision is set
+            x0, cond, uncond = run.batch()  # [B, 4, h, w], [B, 77, D]
+            b = x0.shape[0]
+            # 1. the student's input: forward-noised real latents x_s at s ∈ T_student
+            s = student_timesteps[torch.from_numpy(run.rng.integers(len(cfg.timesteps), size=b)).to(dev)]  # [B]
+            a_s, s_s = alpha_sigma(ac, s)
+            x_s = (a_s * x0.double() + s_s * torch.randn_like(x0).double()).float()
+            x0_student = consistency_fn(lcm, x_s, unet_eps(student_ddp, x_s, s, cond), s, ac)  # x̂_θ [B, 4, h, w]
 
-        # 2. distillation target: the CFG teacher's x̂0 of the student output re-noised to t (stop-grad, ADD §3.2)
-        t = torch.from_numpy(run.rng.integers(lo, hi + 1, size=b)).to(dev)  # [B]
-        a_t, s_t = alpha_sigma(ac, t)
-        with torch.no_grad():
-            x_t = (a_t * x0_student.double() + s_t * torch.randn_like(x0_student).double()).float()
-            eps = unet_eps(teacher, x_t, t, cond, uncond, cfg.guidance_scale)
-            target = ((x_t.double() - s_t * eps.double()) / a_t).float()
-        c_t = (a_t**2).float()  # c(t) = ᾱ_t, ADD's exponential weighting
-        loss_distill = (c_t * (x0_student - target) ** 2).mean()
+            # 2. distillation target: the CFG teacher's x̂0 of the student output re-noised to t (stop-grad, ADD §3.2)
+            t = torch.from_numpy(run.rng.integers(lo, hi + 1, size=b)).to(dev)  # [B]
+            a_t, s_t = alpha_sigma(ac, t)
+            with torch.no_grad():
+                x_t = (a_t * x0_student.double() + s_t * torch.randn_like(x0_student).double()).float()
+                eps = unet_eps(teacher, x_t, t, cond, uncond, cfg.guidance_scale)
+                target = ((x_t.double() - s_t * eps.double()) / a_t).float()
+            c_t = (a_t**2).float()  # c(t) = ᾱ_t, ADD's exponential weighting
+            loss_distill = (c_t * (x0_student - target) ** 2).mean()
 
-        # 3. adversarial: teacher-encoder features of noised real / fake latents; hinge loss (as flash.py)
-        loss_adv = torch.zeros((), device=dev)
-        if cfg.adversarial_weight > 0:
-            t_d = torch.randint(0, 750, (b,), device=dev)
-            noise = torch.randn_like(x0_student)
-            a_d, s_d = (v.float() for v in alpha_sigma(ac, t_d))
-            fake_in = a_d * x0_student + s_d * noise
-            loss_adv = -disc_ddp(unet_encoder_features(teacher, fake_in, t_d.float(), uncond)).mean()
-        loss = loss_distill + cfg.adversarial_weight * loss_adv
+            # 3. adversarial: teacher-encoder features of noised real / fake latents; hinge loss (as flash.py)
+            loss_adv = torch.zeros((), device=dev)
+            if cfg.adversarial_weight > 0:
+                t_d = torch.randint(0, 750, (b,), device=dev)
+                noise = torch.randn_like(x0_student)
+                a_d, s_d = (v.float() for v in alpha_sigma(ac, t_d))
+                fake_in = a_d * x0_student + s_d * noise
+                loss_adv = -disc_ddp(unet_encoder_features(teacher, fake_in, t_d.float(), uncond)).mean()
+            loss = loss_distill + cfg.adversarial_weight * loss_adv
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(student_ddp.parameters(), 1.0)
@@ -483,10 +489,10 @@ def train_add(args, cfg: ADDConfig) -> dict:
 
         loss_d = torch.zeros((), device=dev)
         if cfg.adversarial_weight > 0:
-            with torch.no_grad():
+            with torch.no_grad(), accelerator.autocast():
                 f_real = unet_encoder_features(teacher, a_d * x0 + s_d * noise, t_d.float(), uncond)
                 f_fake = unet_encoder_features(teacher, fake_in.detach(), t_d.float(), uncond)
-            loss_d = F.relu(1 - disc_ddp(f_real)).mean() + F.relu(1 + disc_ddp(f_fake)).mean()
+            loss_d = F.relu(1 - disc_ddp(f_real.float())).mean() + F.relu(1 + disc_ddp(f_fake.float())).mean()
             opt_d.zero_grad(set_to_none=True)
             accelerator.backward(loss_d)
             opt_d.step()

@@ -227,3 +227,12 @@ def test_sample_lcm_recipe_draws_each_image_from_its_own_seed(pipe):
     assert np.abs(both[1].astype(int) - alone[0]).max() <= 1  # batched convolutions round differently
     with pytest.raises(ValueError, match="without CFG"):
         baselines.sample_lcm_recipe(pipe, pipe.unet, {**recipe, "guidance_scale": 4.0}, ["x"], [0])
+
+
+@pytest.mark.parametrize("method,overrides", [("progressive", ["start_steps=2", "target_steps=1", "steps_per_round=2"]),
+                                              ("lcm", ["max_steps=2"]), ("add", ["max_steps=2"])])
+def test_every_method_trains_in_bf16(teacher_dir, tmp_path, method, overrides):
+    out = run(method, teacher_dir, tmp_path, "mixed_precision=bf16", *overrides)
+    assert out["step"] == 2 and all(np.isfinite(losses(out)))
+    _, _, moved = student_and_recipe(teacher_dir, tmp_path)
+    assert moved > 0
