@@ -7,6 +7,11 @@
 python -m distill eval --model ~/.cache/imagine-flash/teacher/pipeline --out reports/eval/teacher-dpm25
 python -m distill eval --model <teacher SD folder> --unet ~/.cache/imagine-flash/flash-3/unet --out reports/eval/flash-3
 python -m distill eval --model <teacher SD folder> --sampler ddim --steps 3 --guidance-scale 4 --out reports/eval/teacher-ddim3
+python -m distill eval --model models/shapescenes --unet-id flash-3 --out reports/eval/bundle-flash-3
+
+--model may be an exported ONNX bundle (a folder with manifest.json): then everything runs through onnxruntime
+(distill.onnx_bundle), so the numbers are those of the shipped files, and --unet-id picks one of its UNets, whose
+manifest recipe is the default recipe.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from .analyzer import analyze_and_score
 from .config import from_dict
 from .data import caption, load_prompt_file, preview_grid, render, sample_scene
 from .models import build_tokenizer, images_to_tensor
+from .onnx_bundle import TEACHER_ID, OnnxBundle, is_bundle
 from .pipeline import load_pipeline
 from .recipes import function_evaluations, normalize_recipe, sample_recipe
 from .training import DEV_PROMPTS
@@ -110,6 +116,23 @@ def load_unet(path: str | None) -> tuple[UNet2DConditionModel | None, dict | Non
     return unet, recipe
 
 
+def load_model(args):
+    """(pipeline, UNet or None, the UNet's own recipe or None) for --model and --unet / --unet-id: a diffusers SD folder
+    with an optional PyTorch UNet folder, or an ONNX bundle with one of its UNets by id."""
+    if is_bundle(args.model):
+        if args.unet is not None:
+            raise ValueError(f"--unet takes a PyTorch UNet folder; {args.model} is an ONNX bundle, so pick one of its "
+                             "UNets with --unet-id")
+        bundle = OnnxBundle(args.model)
+        unet_id = args.unet_id or TEACHER_ID
+        return bundle, bundle.load_unet(unet_id), bundle.recipe(unet_id)
+    if args.unet_id is not None:
+        raise ValueError(f"--unet-id picks a UNet of an ONNX bundle, but {args.model} has no manifest.json; "
+                         "use --unet for a UNet folder")
+    unet, recipe = load_unet(args.unet)
+    return load_pipeline(args.model), unet, recipe
+
+
 def resolve_recipe(args, unet_recipe: dict | None) -> dict:
     """The UNet's own recipe (or the teacher's), then any field the command line names."""
     if args.recipe:
@@ -152,9 +175,12 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Evaluate a model and recipe on a prompt file: analyzer accuracy per "
                                 "category, FD against real renders, and a CLIP-score analogue.")
     p.add_argument("--model", required=True, help="diffusers Stable Diffusion folder (text encoder, VAE, scheduler, "
-                   "and the UNet used when --unet is not given)")
+                   "and the UNet used when --unet is not given), or an exported ONNX bundle (a folder with "
+                   "manifest.json), which is then sampled through onnxruntime")
     p.add_argument("--unet", default=None, help="a UNet folder to evaluate instead of the model's own (a student's "
                    "run/unet); its recipe.json is the default recipe")
+    p.add_argument("--unet-id", default=None, help="with a bundle as --model: the id of one of its UNets (manifest "
+                   "unets, e.g. flash-3; default: teacher); its manifest recipe is the default recipe")
     p.add_argument("--recipe", default=None, help="recipe as JSON text or a JSON file, e.g. "
                    "'{\"sampler\": \"ddim\", \"steps\": 3, \"guidance_scale\": 4}'; default: the UNet's recipe.json, "
                    "else the teacher's (DPM-Solver++ 25 steps, CFG 4)")
@@ -175,8 +201,7 @@ def parse_args(argv=None):
 
 def main(args) -> dict:
     rows = load_prompt_file(args.prompts)
-    pipe = load_pipeline(args.model)
-    unet, unet_recipe = load_unet(args.unet)
+    pipe, unet, unet_recipe = load_model(args)
     recipe = resolve_recipe(args, unet_recipe)
     features = FeatureNet(args.features)
     start = time.time()
@@ -188,7 +213,11 @@ def main(args) -> dict:
     per_seed = {s: accuracy_by_category(rows, images[k * len(rows):(k + 1) * len(rows)], [s])
                 for k, s in enumerate(args.seeds)}
     clip = features.clip_scores(images, prompts)
-    result = {"model": os.path.abspath(args.model), "unet": args.unet and os.path.abspath(args.unet),
+    on_bundle = isinstance(pipe, OnnxBundle)
+    # a bundle's UNet is its ONNX file; otherwise the --unet folder (None: the SD folder's own UNet)
+    result = {"model": os.path.abspath(args.model),
+              "unet": unet.path if on_bundle else args.unet and os.path.abspath(args.unet),
+              "unet_id": unet.id if on_bundle else None,
               "prompts": os.path.abspath(args.prompts), "seeds": args.seeds, "recipe": recipe,
               "nfe": function_evaluations(recipe), "images": len(images),
               "accuracy": accuracy_by_category(rows, images, args.seeds), "accuracy_per_seed": per_seed,
@@ -211,6 +240,8 @@ def main(args) -> dict:
     with open(args.out + ".json", "w") as f:
         json.dump(result, f, indent=2)
     name = os.path.basename(os.path.normpath(args.unet or args.model))
+    if on_bundle:
+        name = f"{name} (ONNX bundle, UNet {unet.id})"
     write_markdown(args.out + ".md", f"Evaluation of {name}", "python -m distill eval " + " ".join(_argv_for(args)),
                    result)
     preview_grid(list(images[: min(len(images), 70)]), 10).save(args.out + ".png")
@@ -220,7 +251,7 @@ def main(args) -> dict:
 
 def _argv_for(args) -> list[str]:
     out = [f"--model {args.model}"]
-    for flag in ("unet", "recipe", "sampler", "steps", "guidance_scale", "noise_correction"):
+    for flag in ("unet", "unet_id", "recipe", "sampler", "steps", "guidance_scale", "noise_correction"):
         value = getattr(args, flag)
         if value is not None:
             out.append(f"--{flag.replace('_', '-')} " + (f"'{value}'" if flag == "recipe" else str(value)))
