@@ -58,7 +58,20 @@ deps-chromium:
 	fi
 
 clean:
-	rm -rf dist test-results playwright-report
+	rm -rf dist test-results playwright-report .tmp-bench
+
+# ---- benchmark: a report (reports/BENCH.md, reports/bench.json), never a test with a time limit ----
+# make bench [BUNDLE=tests/fixtures/tiny-bundle] [RUNS=20] [WEBGPU_RUNS=3]
+BUNDLE ?= models/shapescenes
+# RUNS also names the training runs folder below: only a RUNS given on the command line counts here.
+BENCH_RUNS = $(if $(filter command line,$(origin RUNS)),$(RUNS),20)
+WEBGPU_RUNS ?= 3
+.PHONY: bench
+bench: deps-node deps-python deps-chromium
+	npm run build
+	npx tsc -p bench/tsconfig.json
+	node .tmp-bench/run.js --bundle $(BUNDLE) --runs $(BENCH_RUNS) --webgpu-runs $(WEBGPU_RUNS) \
+	  --command "make bench BUNDLE=$(BUNDLE) RUNS=$(BENCH_RUNS) WEBGPU_RUNS=$(WEBGPU_RUNS)"
 
 # ---- training the shipped model (hours on this 2-core CPU; every stage resumes where it stopped) ----
 RUNS ?= $(HOME)/.cache/imagine-flash
@@ -78,3 +91,16 @@ train-teacher: deps-python
 bundle: deps-python
 	$(PY) -m distill save-teacher --teacher-run $(RUNS)/teacher --out $(RUNS)/teacher/pipeline
 	$(PY) -m distill export --teacher $(RUNS)/teacher/pipeline --out models/shapescenes --name "ShapeScenes"
+
+# ---- the paper's Tables 1 and 3 (reports/RESULTS.md): trains every missing student for at most TRAIN_MINUTES
+# per run (resumable: run it again until the report lists nothing as "not yet run"), evaluates with caching ----
+TEACHER ?= $(RUNS)/teacher/pipeline
+TRAIN_MINUTES ?= 60
+.PHONY: reproduce teacher-folder
+reproduce: deps-python teacher-folder
+	$(PY) -m distill reproduce --teacher $(TEACHER) --runs $(RUNS)/reproduce --train-minutes $(TRAIN_MINUTES) \
+	  --set mixed_precision=bf16
+# the committed teacher (checkpoints/) as a diffusers folder when no trained run folder exists on this machine
+teacher-folder: deps-python
+	@[ -f $(TEACHER)/model_index.json ] || $(PY) -m distill save-teacher --teacher-run checkpoints/teacher \
+	  --vae-run checkpoints/vae --text-run checkpoints/text --out $(TEACHER)

@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { initAppStore } from './state/store';
 import { App } from './ui/App';
+import { perfLog } from './ui/perfLog';
 import { createInferenceClient } from './worker/client';
 import './ui/app.css';
 
@@ -15,6 +16,9 @@ const store = initAppStore({
 if (new URLSearchParams(window.location.search).has('debug')) {
   Object.assign(window, { imagineFlashDebug: { loseDevice: () => client.loseDevice(), state: () => store.getState() } });
 }
+
+// Read by the benchmark (bench/browser.ts): painted results with their timings.
+Object.assign(window, { imagineFlashPerf: perfLog });
 
 const root = document.getElementById('root');
 if (!root) throw new Error('#root element missing from index.html');

@@ -63,9 +63,27 @@ export interface StepProgress {
   t: number;
 }
 
+/**
+ * Where one generation's time went, for the benchmark (the UI shows `timings`). Measured in the worker:
+ * `sessionRunMs` is the part onnxruntime spends; the rest of `totalMs` is our own overhead.
+ */
+export interface GenerateProfile {
+  /** generate() from tokenizing to the RGBA image, without loading */
+  totalMs: number;
+  /** Σ session.run over every model call of this generation */
+  sessionRunMs: number;
+  textEncoderRunMs: number;
+  /** per UNet step: Σ session.run of that step (two with CFG when the UNet takes batch 1 only) */
+  unetRunMs: number[];
+  vaeRunMs: number;
+  /** the sampler's own arithmetic between ε-model calls */
+  schedulerMs: number;
+}
+
 export interface GenerateOutput {
   image: RgbaImage;
   timings: StageTiming[];
+  profile: GenerateProfile;
   tokenCount: number;
   truncated: boolean;
   unetId: string;
@@ -99,6 +117,16 @@ export interface RunOptions {
 }
 
 const now = (): number => performance.now();
+
+/** Adds the wall time of each session.run to the bucket the caller names. */
+type RunMeter = (ms: number) => void;
+
+async function meteredRun(session: ModelSession, feeds: Record<string, TensorValue>, meter: RunMeter): Promise<Record<string, TensorValue>> {
+  const t0 = now();
+  const out = await session.run(feeds);
+  meter(now() - t0);
+  return out;
+}
 
 function checkAbort(signal: AbortSignal | undefined): void {
   signal?.throwIfAborted();
@@ -170,6 +198,7 @@ function repeat(x: Float32Array, times: number): Float32Array {
 export class Pipeline {
   private readonly sessions = new Map<string, Promise<ModelSession>>();
   private tokenizer: Promise<PromptTokenizer> | null = null;
+  private uncond: Promise<Float32Array> | null = null;
   private readonly records: Map<string, FileRecord> | null;
   private readonly ac: Float64Array;
 
@@ -209,6 +238,7 @@ export class Pipeline {
   async switchRuntime(runtime: Runtime): Promise<void> {
     const old = [...this.sessions.values()];
     this.sessions.clear();
+    this.uncond = null;
     this.runtime = runtime;
     await Promise.all(old.map((p) => p.then((s) => s.release()).catch(() => undefined)));
   }
@@ -226,7 +256,7 @@ export class Pipeline {
         : (unets.find((u) => u.id === `flash-${params.steps}`) ??
           unets.find((u) => u.role === 'flash' && u.recipe.timesteps.length === params.steps));
     if (!unet) {
-      const what = params.model === 'teacher' ? 'a teacher model' : `a ${params.steps}-step model`;
+      const what = params.model === 'teacher' ? 'Teacher model' : `${params.steps}-step Flash model`;
       throw new InputError(`This bundle has no ${what}.`);
     }
     const recipe: Recipe = unet.recipe.sampler === 'ddim' ? { ...unet.recipe, noiseCorrection: params.noiseCorrection } : unet.recipe;
@@ -357,30 +387,29 @@ export class Pipeline {
     }
   }
 
-  private async encode(ids: number[][]): Promise<Float32Array> {
+  /** One prompt's hidden states (batch 1: CFG's empty prompt comes from encodeUncond). */
+  private async encode(ids: number[], meter: RunMeter): Promise<Float32Array> {
     const s = await this.session(this.spec.textEncoder, undefined);
     const m = meta(s, 'input_ids');
-    const ctx = this.spec.contextLength;
     const out = outputName(s, 'last_hidden_state');
-    // A fixed batch of 1 (some exports) means one run per prompt.
-    const batches = fixedDim(m, 0) === 1 ? ids.map((r) => [r]) : [ids];
-    const parts: Float32Array[] = [];
-    for (const b of batches) {
-      const res = await s.run({ [m.name]: intTensor(m, s.file, b.flat(), [b.length, ctx]) });
-      parts.push(asFloats(res[out], s.file, out));
+    const res = await meteredRun(s, { [m.name]: intTensor(m, s.file, ids, [1, this.spec.contextLength]) }, meter);
+    return asFloats(res[out], s.file, out);
+  }
+
+  /** The empty prompt's hidden states for CFG: the same for every generation, so encoded once. */
+  private encodeUncond(ids: number[], meter: RunMeter): Promise<Float32Array> {
+    if (!this.uncond) {
+      const encoding = this.encode(ids, meter);
+      this.uncond = encoding;
+      encoding.catch(() => {
+        if (this.uncond === encoding) this.uncond = null;
+      });
     }
-    const total = parts.reduce((a, p) => a + p.length, 0);
-    const all = new Float32Array(total);
-    let off = 0;
-    for (const p of parts) {
-      all.set(p, off);
-      off += p.length;
-    }
-    return all;
+    return this.uncond;
   }
 
   /** ε̂(x, t) from `unet`, with classifier-free guidance ε̂_u + w·(ε̂_c − ε̂_u) when `uncondCond` holds both. */
-  private epsModel(session: ModelSession, embeddings: Float32Array, rows: number, guidance: number): EpsModel {
+  private epsModel(session: ModelSession, embeddings: Float32Array, rows: number, guidance: number, meter: RunMeter): EpsModel {
     const sample = meta(session, 'sample');
     const tMeta = meta(session, 'timestep');
     const ehs = meta(session, 'encoder_hidden_states');
@@ -390,11 +419,15 @@ export class Pipeline {
     const hidden = perRow / this.spec.contextLength;
     const oneAtATime = fixedDim(sample, 0) === 1 && rows > 1;
     const run = async (x: Float32Array, t: number, b: number, emb: Float32Array): Promise<Float32Array> => {
-      const res = await session.run({
-        [sample.name]: floatTensor(sample, session.file, repeat(x, b), [b, c, h, w]),
-        [tMeta.name]: timestepTensor(tMeta, session.file, t, b),
-        [ehs.name]: floatTensor(ehs, session.file, emb, [b, this.spec.contextLength, hidden]),
-      });
+      const res = await meteredRun(
+        session,
+        {
+          [sample.name]: floatTensor(sample, session.file, repeat(x, b), [b, c, h, w]),
+          [tMeta.name]: timestepTensor(tMeta, session.file, t, b),
+          [ehs.name]: floatTensor(ehs, session.file, emb, [b, this.spec.contextLength, hidden]),
+        },
+        meter,
+      );
       return asFloats(res[out], session.file, out);
     };
     return async (x, t) => {
@@ -443,6 +476,8 @@ export class Pipeline {
     const loadMs = now() - loadStart;
     if (loadMs > 1) timings.push({ stage: 'load', label: 'load', ms: loadMs });
 
+    const startMs = now();
+    const runs = { textEncoder: 0, unet: [] as number[], vae: 0 };
     const tokenizer = await (this.tokenizer ?? Promise.reject(new Error('internal: tokenizer not loaded')));
     const ctx = this.spec.contextLength;
     const cfg = recipe.guidanceScale > 1;
@@ -451,35 +486,63 @@ export class Pipeline {
       return { cond, uncond: cfg ? tokenizeForModel(tokenizer, '', ctx) : null };
     });
     const rows = toks.uncond ? [toks.uncond.ids, toks.cond.ids] : [toks.cond.ids];
-    const embeddings = await time('encode', 'encode', () => this.encode(rows));
+    const embeddings = await time('encode', 'encode', async () => {
+      const meter: RunMeter = (ms) => (runs.textEncoder += ms);
+      const cond = await this.encode(toks.cond.ids, meter);
+      if (!toks.uncond) return cond;
+      const uncond = await this.encodeUncond(toks.uncond.ids, meter);
+      const both = new Float32Array(uncond.length + cond.length);
+      both.set(uncond);
+      both.set(cond, uncond.length);
+      return both;
+    });
 
     const [c, h, w] = this.spec.latentShape;
     const xT = gaussianNoise(params.seed, c * h * w);
     const session = await this.session(unet.path, undefined);
-    const eps = this.epsModel(session, embeddings, rows.length, recipe.guidanceScale);
+    const eps = this.epsModel(session, embeddings, rows.length, recipe.guidanceScale, (ms) => {
+      runs.unet[runs.unet.length - 1] = (runs.unet.at(-1) ?? 0) + ms;
+    });
     const total = recipe.timesteps.length;
     let step = 0;
+    let epsMs = 0;
     const timedEps: EpsModel = async (x, t) => {
       checkAbort(opts.signal);
       const i = step++;
       opts.onStep?.({ index: i, total, t });
-      return time('unet', `step ${i + 1} (t=${t})`, () => eps(x, t));
+      runs.unet.push(0);
+      const t0 = now();
+      const e = await time('unet', `step ${i + 1} (t=${t})`, () => eps(x, t));
+      epsMs += now() - t0;
+      return e;
     };
+    const sampleStart = now();
     const x0 = await this.sample(recipe, timedEps, xT);
+    const schedulerMs = now() - sampleStart - epsMs;
 
     const image = await time('decode', 'decode', async () => {
       const vae = await this.session(this.spec.vaeDecoder, undefined);
       const m = meta(vae, 'latent_sample');
       const scaled = x0.map((v) => v / this.spec.vaeScalingFactor);
       const out = outputName(vae, 'sample');
-      const res = await vae.run({ [m.name]: floatTensor(m, vae.file, scaled, [1, c, h, w]) });
+      const res = await meteredRun(vae, { [m.name]: floatTensor(m, vae.file, scaled, [1, c, h, w]) }, (ms) => (runs.vae += ms));
       const value = res[out];
       const [H, W] = value?.dims.length === 4 ? [value.dims[2] as number, value.dims[3] as number] : this.spec.imageSize;
       return sampleToRgba(asFloats(value, vae.file, out), H, W);
     });
+    const unetRunMs = runs.unet.reduce((a, b) => a + b, 0);
+    const profile: GenerateProfile = {
+      totalMs: now() - startMs,
+      sessionRunMs: runs.textEncoder + unetRunMs + runs.vae,
+      textEncoderRunMs: runs.textEncoder,
+      unetRunMs: runs.unet,
+      vaeRunMs: runs.vae,
+      schedulerMs,
+    };
     return {
       image,
       timings,
+      profile,
       tokenCount: toks.cond.tokenCount,
       truncated: toks.cond.truncated,
       unetId: unet.id,

@@ -1,6 +1,7 @@
 import { MAX_SEED, parseSeed } from '../pipeline/noise';
 import type { UnetRole } from '../pipeline/bundle';
-import type { StepCount } from '../pipeline/pipeline';
+import type { BundleSummary, StepCount } from '../pipeline/pipeline';
+import { availableChoice, describeChoice } from '../pipeline/variants';
 import type { Variant } from '../worker/protocol';
 import type { UrlState } from './urlState';
 import type { SliceCreator } from './types';
@@ -26,6 +27,10 @@ export interface FormSlice {
   lastRequest: GenerateRequest | null;
   /** generate as soon as the model is ready (a shared link) */
   autoGenerate: boolean;
+  /** the model or step count came from a link (so a bundle lacking it is explained, not silently swapped) */
+  modelFromLink: boolean;
+  /** why the form's model changed by itself after a bundle loaded */
+  modelNotice: string | null;
   setPrompt: (prompt: string) => void;
   setSteps: (steps: number) => void;
   setSeedText: (seed: string) => void;
@@ -33,6 +38,8 @@ export interface FormSlice {
   setModel: (model: UnetRole) => void;
   setNoiseCorrection: (on: boolean) => void;
   applyUrlState: (s: UrlState) => void;
+  /** after a load: switches the form to a model the bundle has (Flash when it has flash UNets, else Teacher) */
+  fitModelToBundle: (summary: BundleSummary) => void;
   /** the validated request of the form, or an error message */
   formRequest: () => { ok: true; request: GenerateRequest } | { ok: false; message: string };
   requestGenerate: () => void;
@@ -52,13 +59,15 @@ export const createFormSlice: SliceCreator<FormSlice> = (set, get) => ({
   noiseCorrection: true,
   lastRequest: null,
   autoGenerate: false,
+  modelFromLink: false,
+  modelNotice: null,
   setPrompt: (prompt) => set({ prompt }),
   setSteps: (steps) => {
-    if (isStepCount(steps)) set({ steps });
+    if (isStepCount(steps)) set({ steps, modelNotice: null });
   },
   setSeedText: (seedText) => set({ seedText }),
   randomizeSeed: (random = Math.random) => set({ seedText: String(Math.floor(random() * (MAX_SEED + 1))) }),
-  setModel: (model) => set({ model }),
+  setModel: (model) => set({ model, modelNotice: null }),
   setNoiseCorrection: (noiseCorrection) => set({ noiseCorrection }),
   applyUrlState: (s) =>
     set((st) => ({
@@ -68,7 +77,22 @@ export const createFormSlice: SliceCreator<FormSlice> = (set, get) => ({
       model: s.model ?? st.model,
       noiseCorrection: s.nc ?? st.noiseCorrection,
       autoGenerate: s.prompt !== undefined && s.prompt.trim() !== '',
+      modelFromLink: s.model !== undefined || s.steps !== undefined,
     })),
+  fitModelToBundle: (summary) => {
+    const { model, steps, modelFromLink } = get();
+    const { choice, missing } = availableChoice(summary.unets, { model, steps });
+    if (missing === null) {
+      set({ modelNotice: null });
+      return;
+    }
+    // A link that asked for a model this bundle lacks would make a different image: say so, do not generate it.
+    set({
+      ...choice,
+      modelNotice: modelFromLink ? `This link asks for ${missing}, which ${summary.name} does not have; ${describeChoice(choice)} is selected instead.` : null,
+      ...(modelFromLink ? { autoGenerate: false } : {}),
+    });
+  },
   formRequest: () => {
     const { prompt, seedText, steps, model, noiseCorrection } = get();
     if (prompt.trim() === '') return { ok: false, message: 'Enter a prompt first.' };

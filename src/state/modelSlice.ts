@@ -79,6 +79,7 @@ export const createModelSlice =
             return;
           }
           set({ load: { kind: 'ready', summary: r.value.bundle, ms: r.value.ms }, modelReady: true });
+          get().fitModelToBundle(r.value.bundle);
           get().setBackend(r.value.backend);
           if (get().autoGenerate) get().requestGenerate();
         });

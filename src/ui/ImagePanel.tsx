@@ -1,6 +1,7 @@
 import { appStore, useAppStore } from '../state/store';
 import { ErrorBanner } from './ErrorBanner';
 import { PixelCanvas } from './PixelCanvas';
+import { recordPaint } from './perfLog';
 import { downloadPng, pngFileName } from './png';
 import { Timings } from './Timings';
 
@@ -11,11 +12,14 @@ export function ImagePanel() {
   const error = useAppStore((s) => s.error);
   const out = current?.output;
   const { cancelGeneration } = appStore.getState();
+  const onPainted = (paintMs: number, paintedAt: number): void => {
+    if (current) recordPaint({ key: current.key, seed: current.seed, unetId: current.output.unetId, paintedAt, paintMs, timings: current.output.timings, profile: current.output.profile });
+  };
   const label = current ? `${current.variant.model === 'teacher' ? 'teacher' : `${current.variant.steps}-step`} image of “${current.prompt}”, seed ${current.seed}` : '';
   return (
     <section className="card image-panel" aria-label="Result" aria-busy={status === 'running'}>
       <div className="frame" data-status={status}>
-        {out ? <PixelCanvas image={out.image} label={label} testId="result" className="main-image" /> : <div className="placeholder">Your image appears here</div>}
+        {out ? <PixelCanvas image={out.image} label={label} testId="result" className="main-image" onPainted={onPainted} /> : <div className="placeholder">Your image appears here</div>}
         {status === 'running' && (
           <div className="busy" data-testid="busy">
             <span className="spinner" aria-hidden="true" />

@@ -1,14 +1,25 @@
 import type { FormEvent } from 'react';
+import type { UnetSummary } from '../pipeline/pipeline';
+import { flashSteps, hasTeacher } from '../pipeline/variants';
 import { STEP_COUNTS } from '../state/formSlice';
 import { appStore, useAppStore } from '../state/store';
 import { SeedField } from './SeedField';
 import { Segmented } from './Segmented';
 
-const stepOptions = STEP_COUNTS.map((n) => ({ value: n, label: String(n), title: `${n} step${n === 1 ? '' : 's'}` }));
-const modelOptions = [
-  { value: 'flash' as const, label: 'Flash', title: 'the distilled few-step model' },
-  { value: 'teacher' as const, label: 'Teacher', title: 'the original model: DPM-Solver++, many steps, CFG' },
-];
+const ABSENT = 'not in this bundle';
+
+/** Options the loaded bundle lacks are disabled (all are offered while nothing is loaded). */
+function options(unets: readonly UnetSummary[] | null) {
+  const flash = unets ? flashSteps(unets) : STEP_COUNTS;
+  const teacher = unets ? hasTeacher(unets) : true;
+  return {
+    steps: STEP_COUNTS.map((n) => ({ value: n, label: String(n), title: flash.includes(n) ? `${n} step${n === 1 ? '' : 's'}` : ABSENT, disabled: !flash.includes(n) })),
+    models: [
+      { value: 'flash' as const, label: 'Flash', title: flash.length ? 'the distilled few-step model' : ABSENT, disabled: flash.length === 0 },
+      { value: 'teacher' as const, label: 'Teacher', title: teacher ? 'the original model: DPM-Solver++, many steps, CFG' : ABSENT, disabled: !teacher },
+    ],
+  };
+}
 
 export function PromptForm() {
   const prompt = useAppStore((s) => s.prompt);
@@ -17,6 +28,9 @@ export function PromptForm() {
   const nc = useAppStore((s) => s.noiseCorrection);
   const ready = useAppStore((s) => s.modelReady);
   const running = useAppStore((s) => s.status === 'running');
+  const unets = useAppStore((s) => (s.load.kind === 'ready' ? s.load.summary.unets : null));
+  const notice = useAppStore((s) => s.modelNotice);
+  const offered = options(unets);
   const { setPrompt, setSteps, setModel, setNoiseCorrection, requestGenerate, startCompare } = appStore.getState();
 
   const onSubmit = (e: FormEvent<HTMLFormElement>): void => {
@@ -38,11 +52,11 @@ export function PromptForm() {
       <div className="options">
         <div className="option">
           <span className="option-label">Model</span>
-          <Segmented name="model" label="Model" value={model} options={modelOptions} onChange={setModel} />
+          <Segmented name="model" label="Model" value={model} options={offered.models} onChange={setModel} />
         </div>
         <div className="option">
           <span className="option-label">Steps</span>
-          <Segmented name="steps" label="Steps" value={steps} options={stepOptions} onChange={setSteps} disabled={model === 'teacher'} />
+          <Segmented name="steps" label="Steps" value={steps} options={offered.steps} onChange={setSteps} disabled={model === 'teacher'} />
         </div>
         <label className="option switch" title="Imagine Flash §4.3: use x_T for the first step's direction term">
           <input type="checkbox" checked={nc} disabled={model === 'teacher'} onChange={(e) => setNoiseCorrection(e.target.checked)} />
@@ -53,6 +67,11 @@ export function PromptForm() {
           Compare steps
         </button>
       </div>
+      {notice && (
+        <p className="notice" data-testid="model-notice">
+          {notice}
+        </p>
+      )}
     </form>
   );
 }

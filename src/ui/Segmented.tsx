@@ -2,6 +2,7 @@ interface Option<T extends string | number> {
   value: T;
   label: string;
   title?: string;
+  disabled?: boolean;
 }
 
 interface Props<T extends string | number> {
@@ -19,7 +20,7 @@ export function Segmented<T extends string | number>({ name, label, value, optio
     <div className="segmented" role="radiogroup" aria-label={label} aria-disabled={disabled || undefined}>
       {options.map((o) => (
         <label key={String(o.value)} title={o.title} className={o.value === value ? 'on' : undefined}>
-          <input type="radio" name={name} value={String(o.value)} checked={o.value === value} disabled={disabled} onChange={() => onChange(o.value)} />
+          <input type="radio" name={name} value={String(o.value)} checked={o.value === value} disabled={disabled || o.disabled} onChange={() => onChange(o.value)} />
           <span>{o.label}</span>
         </label>
       ))}

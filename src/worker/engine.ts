@@ -14,6 +14,7 @@ import { createOrtRuntime, ortEnv } from '../pipeline/ort';
 import { ORT_WASM_BASE } from '../pipeline/ortEnv';
 import { Pipeline, type GenerateOutput, type GenerateParams } from '../pipeline/pipeline';
 import type { Runtime } from '../pipeline/runtime';
+import { availableChoice } from '../pipeline/variants';
 import type { EngineCallbacks, HostEngine } from './host';
 import type { LoadDone, Variant } from './protocol';
 
@@ -72,7 +73,9 @@ export class WorkerEngine implements HostEngine {
       : await chooseBackend(this.scope.navigator.gpu, this.threads, pref);
     const spec = await openBundle(this.io, new URL(bundleUrl, this.scope.location.origin).href, cb.signal);
     const pipeline = new Pipeline(spec, this.io, this.runtime(choice.info, choice.adapter));
-    const { unet } = pipeline.resolve(warm);
+    // The form's choice may be one this bundle lacks (flash on a teacher-only bundle): warm what the page will switch to.
+    const offers = spec.unets.map((u) => ({ role: u.role, steps: u.recipe.timesteps.length }));
+    const { unet } = pipeline.resolve({ ...warm, ...availableChoice(offers, warm).choice });
     try {
       await pipeline.prepare([unet.id], cb);
     } catch (err) {

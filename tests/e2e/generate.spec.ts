@@ -140,11 +140,19 @@ test('cancel mid-generation: the run stops, no image is added, the app stays usa
   await setOptions(page, { steps: 1 });
   await generate(page);
   await setOptions(page, { model: 'Teacher' });
-  await page.evaluate(async () => {
-    const button = Array.from(document.querySelectorAll('button')).find((b) => b.textContent === 'Generate');
-    button?.click();
-    for (let i = 0; i < 100 && !document.querySelector('[data-testid=busy] button'); i++) await new Promise((r) => requestAnimationFrame(r));
-    (document.querySelector('[data-testid=busy] button') as HTMLButtonElement | null)?.click();
+  await page.evaluate(() => {
+    // cancel the moment the busy bar's button exists: a mutation observer runs before the worker's next message,
+    // so a fast machine cannot finish the run first (polling per frame could)
+    const cancelButton = () => document.querySelector('[data-testid=busy] button') as HTMLButtonElement | null;
+    const observer = new MutationObserver(() => {
+      const cancel = cancelButton();
+      if (cancel) {
+        observer.disconnect();
+        cancel.click();
+      }
+    });
+    observer.observe(document.body, { childList: true, subtree: true });
+    Array.from(document.querySelectorAll('button')).find((b) => b.textContent === 'Generate')?.click();
   });
   await expect(page.getByTestId('busy')).toBeHidden();
   await expect(page.getByTestId('history').locator('li')).toHaveCount(1);

@@ -7,6 +7,7 @@ import { InferenceHost, type EngineCallbacks, type HostEngine } from '../../src/
 import type { LoadDone, Variant, WorkerEvent, WorkerRequest } from '../../src/worker/protocol';
 
 const wasm: BackendInfo = { kind: 'wasm', reason: 'test', threads: 1 };
+const noProfile: GenerateOutput['profile'] = { totalMs: 0, sessionRunMs: 0, textEncoderRunMs: 0, unetRunMs: [], vaeRunMs: 0, schedulerMs: 0 };
 const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A fake engine whose generations take `steps` ticks and honour the abort signal between them. */
@@ -32,7 +33,7 @@ class FakeEngine implements HostEngine {
       await tick(5);
     }
     cb.signal.throwIfAborted();
-    return { image: { width: 1, height: 1, data: new Uint8ClampedArray(4) }, timings: [], tokenCount: 3, truncated: false, unetId: `flash-${p.steps}`, recipe: 'DDIM', noiseCorrection: true };
+    return { image: { width: 1, height: 1, data: new Uint8ClampedArray(4) }, timings: [], profile: noProfile, tokenCount: 3, truncated: false, unetId: `flash-${p.steps}`, recipe: 'DDIM', noiseCorrection: true };
   }
   async loseDevice(): Promise<boolean> {
     return false;

@@ -65,6 +65,12 @@ describe('pipeline on onnxruntime-web (WASM, Node) vs the Python pipeline', () =
       const unetSteps = out.timings.filter((t) => t.stage === 'unet').length;
       expect(unetSteps).toBe(c.model === 'teacher' ? 25 : c.steps);
       expect(out.timings.map((t) => t.stage)).toEqual(expect.arrayContaining(['tokenize', 'encode', 'unet', 'decode']));
+      // the benchmark's breakdown: one session.run bucket per step, all inside the total
+      const p = out.profile;
+      expect(p.unetRunMs).toHaveLength(unetSteps);
+      expect(p.sessionRunMs).toBeCloseTo(p.textEncoderRunMs + p.unetRunMs.reduce((a, b) => a + b, 0) + p.vaeRunMs, 6);
+      expect(p.sessionRunMs).toBeLessThanOrEqual(p.totalMs);
+      expect(p.schedulerMs).toBeGreaterThanOrEqual(0);
     });
   }
 

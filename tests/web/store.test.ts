@@ -29,6 +29,7 @@ const summary: BundleSummary = {
 const output = (v: Variant): GenerateOutput => ({
   image: { width: 1, height: 1, data: new Uint8ClampedArray([v.steps, 0, 0, 255]) },
   timings: [{ stage: 'unet', label: 'step 1', ms: 1 }],
+  profile: { totalMs: 1, sessionRunMs: 1, textEncoderRunMs: 0, unetRunMs: [1], vaeRunMs: 0, schedulerMs: 0 },
   tokenCount: 4,
   truncated: false,
   unetId: v.model === 'teacher' ? 'teacher' : `flash-${v.steps}`,
@@ -37,7 +38,7 @@ const output = (v: Variant): GenerateOutput => ({
 });
 
 /** An engine that answers at once (next microtask) and records what it was asked. */
-function fakeEngine(): Engine & { generated: Variant[][]; loads: string[] } {
+function fakeEngine(bundle: BundleSummary = summary): Engine & { generated: Variant[][]; loads: string[] } {
   let id = 0;
   const generated: Variant[][] = [];
   const loads: string[] = [];
@@ -46,7 +47,7 @@ function fakeEngine(): Engine & { generated: Variant[][]; loads: string[] } {
     loads,
     load: (url) => {
       loads.push(url);
-      return { id: ++id, done: Promise.resolve<Result<LoadDone>>({ ok: true, value: { bundle: summary, backend: wasm, ms: 1 } }) };
+      return { id: ++id, done: Promise.resolve<Result<LoadDone>>({ ok: true, value: { bundle, backend: wasm, ms: 1 } }) };
     },
     generate: (_p, _s, variants, h: GenerateHandlers = {}) => {
       generated.push(variants);
@@ -140,6 +141,46 @@ describe('store with a fake engine', () => {
     expect(store.getState().seedText).toBe(String(old.seed));
     expect(store.getState().steps).toBe(2);
     expect(store.getState().current?.key).toBe(old.key);
+  });
+
+  const teacherOnly: BundleSummary = { ...summary, name: 'ShapeScenes', unets: summary.unets.filter((u) => u.role === 'teacher') };
+
+  it('a teacher-only bundle opens on the Teacher, Generate works, and no notice is shown', async () => {
+    const engine = fakeEngine(teacherOnly);
+    const store = createAppStore({ engine, setSearch: () => undefined });
+    expect(store.getState().model).toBe('flash');
+    await store.getState().loadModelIndex(indexFetch);
+    await settle();
+    expect(store.getState()).toMatchObject({ model: 'teacher', modelReady: true, modelNotice: null });
+    store.getState().requestGenerate();
+    await settle();
+    expect(engine.generated).toEqual([[{ model: 'teacher', steps: 2, noiseCorrection: true }]]);
+    expect(store.getState().status).toBe('done');
+  });
+
+  it('a link asking for a model the bundle lacks: the form switches, says why, and does not generate', async () => {
+    const engine = fakeEngine(teacherOnly);
+    const store = createAppStore({ engine, setSearch: () => undefined });
+    store.getState().applyUrlState(parseUrlState('?prompt=a+red+circle&seed=3&steps=1&model=flash'));
+    await store.getState().loadModelIndex(indexFetch);
+    await settle();
+    const st = store.getState();
+    expect(st.model).toBe('teacher');
+    expect(st.modelNotice).toBe('This link asks for a Flash model, which ShapeScenes does not have; the Teacher is selected instead.');
+    expect(engine.generated).toEqual([]);
+    st.requestGenerate();
+    await settle();
+    expect(engine.generated).toEqual([[{ model: 'teacher', steps: 1, noiseCorrection: true }]]);
+    store.getState().setModel('teacher');
+    expect(store.getState().modelNotice).toBeNull();
+  });
+
+  it('a flash bundle without the default step count moves to the nearest one it has', async () => {
+    const engine = fakeEngine({ ...summary, unets: summary.unets.filter((u) => u.id === 'flash-3') });
+    const store = createAppStore({ engine, setSearch: () => undefined });
+    await store.getState().loadModelIndex(indexFetch);
+    await settle();
+    expect(store.getState()).toMatchObject({ model: 'flash', steps: 3, modelNotice: null });
   });
 
   it('changing the backend preference reloads the bundle', async () => {

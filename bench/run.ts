@@ -1,0 +1,202 @@
+/**
+ * `make bench`: native onnxruntime timings (bench/native.py), then the built app in headless Chromium
+ * (bench/browser.ts) against `vite preview`, then reports/BENCH.md and reports/bench.json.
+ *
+ *   node .tmp-bench/run.js --bundle models/shapescenes --runs 20 [--webgpu-runs 3] [--out reports]
+ */
+
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { backendText, coldStart, generateOnce, interleaved, launch, openReady, summarize, webgpuRun, type Recipe } from './browser.js';
+import { RECIPE_IDS, renderReport, type BenchResults, type NativeResults, type RecipeId, type RecipeResult } from './report.js';
+
+const PROMPTS = ['a red circle to the left of a blue square', 'two yellow stars on a black background', 'a large green triangle above a small purple heart'];
+const PORT = Number(process.env.BENCH_PORT ?? 4179);
+
+interface ManifestUnet {
+  id: string;
+  recipe: { sampler: string; timesteps: number[]; guidance_scale?: number };
+}
+
+function recipesOf(bundleDir: string): { name: string; recipes: Map<RecipeId, Recipe> } {
+  const file = join(bundleDir, 'manifest.json');
+  if (!existsSync(file)) throw new Error(`${file}: the benchmark needs a bundle with our manifest.json`);
+  const m = JSON.parse(readFileSync(file, 'utf8')) as { name: string; unets: ManifestUnet[] };
+  const recipes = new Map<RecipeId, Recipe>();
+  for (const u of m.unets) {
+    const n = u.recipe.timesteps.length;
+    const cfg = (u.recipe.guidance_scale ?? 1) > 1 ? `, CFG ${u.recipe.guidance_scale}` : '';
+    const label = `${u.recipe.sampler === 'ddim' ? 'DDIM' : 'DPM-Solver++'} ${n} step${n === 1 ? '' : 's'}${cfg}`;
+    const id = RECIPE_IDS.find((x) => x === u.id);
+    if (id) recipes.set(id, { id, label, model: id === 'teacher' ? 'teacher' : 'flash', steps: n });
+  }
+  return { name: m.name, recipes };
+}
+
+function version(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function packageVersion(name: string): string {
+  return (JSON.parse(readFileSync(join('node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+async function startPreview(modelsDir: string, dist: string): Promise<ChildProcess> {
+  const child = spawn('node_modules/.bin/vite', ['preview', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort', '--outDir', dist], {
+    env: { ...process.env, MODELS_DIR: modelsDir },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`vite preview exited with ${child.exitCode} (is port ${PORT} taken? set BENCH_PORT)`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${PORT}/`)).ok) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error('vite preview did not start within 60 s');
+}
+
+function runNative(python: string, bundleDir: string, runs: number): NativeResults | null {
+  if (!existsSync(python)) return null;
+  const out = execFileSync(python, ['bench/native.py', '--bundle', bundleDir, '--runs', String(runs), '--threads', '2'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  return JSON.parse(out) as NativeResults;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      bundle: { type: 'string', default: 'models/shapescenes' },
+      runs: { type: 'string', default: '20' },
+      'webgpu-runs': { type: 'string', default: '3' },
+      out: { type: 'string', default: 'reports' },
+      python: { type: 'string', default: '.venv/bin/python' },
+      command: { type: 'string', default: 'make bench' },
+      /** the built app to serve (another build, e.g. of the previous commit, for before/after figures) */
+      dist: { type: 'string', default: 'dist' },
+    },
+  });
+  const runs = Number(values.runs);
+  const webgpuRuns = Number(values['webgpu-runs']);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`RUNS must be a whole number ≥ 1, not "${values.runs}"`);
+  if (!Number.isInteger(webgpuRuns) || webgpuRuns < 0) throw new Error(`--webgpu-runs must be a whole number ≥ 0`);
+  const bundleDir = resolve(values.bundle);
+  const bundleId = basename(bundleDir);
+  const { name, recipes } = recipesOf(bundleDir);
+  const present = RECIPE_IDS.flatMap((id) => recipes.get(id) ?? []);
+  const log = (s: string): void => console.log(`[bench] ${s}`);
+  const loadAvgStart = os.loadavg();
+
+  log(`native onnxruntime on ${values.bundle}`);
+  const native = runNative(values.python, bundleDir, runs);
+
+  const server = await startPreview(dirname(bundleDir), resolve(values.dist));
+  const base = `http://127.0.0.1:${PORT}`;
+  const first = recipes.get('flash-1') ?? present[0] ?? null;
+  // A model the bundle has, so builds from before the form picked one by itself can be measured too.
+  const query = `bundle=${encodeURIComponent(bundleId)}${first ? `&model=${first.model}${first.model === 'flash' ? `&steps=${first.steps}` : ''}` : ''}`;
+  const notes: string[] = [];
+  let results: BenchResults;
+  try {
+    const browser = await launch(false);
+    try {
+      let cold = { empty: Number.NaN, warm: Number.NaN };
+      if (first) {
+        log(`cold start with ${first.id}`);
+        cold = await coldStart(browser, `${base}/?${query}&backend=wasm&prompt=${encodeURIComponent(PROMPTS[0] as string)}&seed=1`);
+      }
+      const page = await browser.newPage();
+      await openReady(page, `${base}/?${query}&backend=wasm`);
+      const backend = await backendText(page);
+      // Warm-up: the first run of each recipe creates its UNet session.
+      for (const r of present) for (let i = 0; i < 2; i++) await generateOnce(page, r, 900 + i, PROMPTS[0] as string);
+      log(`warm runs: ${runs} rounds of ${present.map((r) => r.id).join(', ')}`);
+      const samples = await interleaved(page, present, runs, PROMPTS, 1000, log);
+      const recipeResults: RecipeResult[] = RECIPE_IDS.map((id) => {
+        const r = recipes.get(id);
+        return r ? summarize(r, samples.get(id) ?? []) : { id, status: 'not in bundle' as const };
+      });
+
+      const flash1 = recipes.get('flash-1');
+      let throughput: BenchResults['throughput'] = { recipe: null, batch1ImagesPerSecond: null, images: 0, note: 'flash-1 is not in this bundle.' };
+      if (flash1) {
+        const n = Math.max(runs, 10);
+        log(`throughput: ${n} back-to-back flash-1 images`);
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) await generateOnce(page, flash1, 5000 + i, PROMPTS[0] as string);
+        throughput = {
+          recipe: 'flash-1',
+          batch1ImagesPerSecond: n / ((performance.now() - t0) / 1000),
+          images: n,
+          note: 'The app generates one image per request (no batch input), so this is sequential throughput, including the benchmark driving the UI between images; the native batch scaling below shows what batching could gain.',
+        };
+      }
+      await page.close();
+      const threads = /WASM \((\d+) thread/.exec(backend)?.[1];
+
+      log('WebGPU');
+      const webgpu = webgpuRuns > 0 ? await webgpuRun(base, query, present, webgpuRuns, PROMPTS[0] as string, log) : null;
+      if (webgpu?.adapter.fallback) notes.push('The only WebGPU adapter here is SwiftShader (software): its figures are recorded, nothing is decided from them.');
+      notes.push(
+        'End to end = in-page clock from the Generate click to the canvas painted with the result (the page reads `performance.now()` on both sides; the driver’s own waiting is not included).',
+        'Measured on a shared 2-core machine: when other jobs run (see the load average above), every figure is noisy; compare ratios taken in the same run rather than absolute numbers across runs.',
+      );
+      results = {
+        date: new Date().toISOString(),
+        command: values.command,
+        bundle: { path: values.bundle, name },
+        runs,
+        machine: {
+          cpu: os.cpus()[0]?.model ?? 'unknown',
+          cores: os.cpus().length,
+          memoryGiB: os.totalmem() / 2 ** 30,
+          os: `${os.type()} ${os.release()}`,
+          loadAvgStart,
+          loadAvgEnd: os.loadavg(),
+        },
+        versions: {
+          chromium: browser.version(),
+          node: process.version,
+          'onnxruntime-web': packageVersion('onnxruntime-web'),
+          playwright: packageVersion('@playwright/test'),
+          ...(native ? { 'onnxruntime (Python)': native.onnxruntime, python: native.python } : {}),
+          git: version('git', ['rev-parse', '--short', 'HEAD']) + (version('git', ['status', '--porcelain', '--untracked-files=no']) ? ' (modified)' : ''),
+        },
+        browser: { backend, threads: threads ? Number(threads) : null, prompts: PROMPTS },
+        recipes: recipeResults,
+        coldStart: {
+          recipe: first?.id ?? null,
+          emptyCacheMs: cold.empty,
+          warmCacheMs: cold.warm,
+          note: 'A shared link that generates on load; "warm cache" reloads the same page, whose verified model files come from Cache Storage.',
+        },
+        throughput,
+        native,
+        webgpu,
+        notes,
+      };
+    } finally {
+      await browser.close();
+    }
+  } finally {
+    server.kill();
+  }
+  mkdirSync(values.out, { recursive: true });
+  writeFileSync(join(values.out, 'bench.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(values.out, 'BENCH.md'), renderReport(results));
+  log(`wrote ${join(values.out, 'BENCH.md')} and ${join(values.out, 'bench.json')}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exit(1);
+});
