@@ -41,9 +41,8 @@ from diffusers import LCMScheduler
 from .accel import make_accelerator
 from .checkpoint import as_dict, load_checkpoint, save_atomic
 from .config import load_config
-from .data import caption, render, sample_scene
-from .flash import Discriminator, unet_encoder_features
-from .models import images_to_tensor
+from .data import caption
+from .flash import Discriminator, data_latent_pool, unet_encoder_features
 from .pipeline import decode_latents, encode_prompts, load_pipeline
 from .recipes import sample_recipe
 from .training import DEV_PROMPTS, RunTimer, add_run_args, eval_subset
@@ -204,16 +203,7 @@ def setup(args, cfg, method: str):
         accelerator.print(f"resuming {ckpt_path} ({method}) at step {step}")
 
     # a fixed pool of data latents (as flash.py): every baseline's student input is forward-noised data
-    rng = np.random.default_rng([cfg.seed, 31337])
-    scenes, latents = [], []
-    image_size = teacher.config.sample_size * pipe.vae_scale_factor
-    with torch.no_grad():
-        for i in range(0, cfg.pool_size, 256):
-            chunk = [sample_scene(rng) for _ in range(min(256, cfg.pool_size - i))]
-            x = images_to_tensor(np.stack([render(s, size=image_size) for s in chunk])).to(dev)
-            latents.append(pipe.vae.encode(x).latent_dist.mean * pipe.vae.config.scaling_factor)
-            scenes += chunk
-    latents = torch.cat(latents)  # [N, 4, h, w]
+    scenes, latents = data_latent_pool(pipe, cfg.pool_size, cfg.seed, dev)  # [N, 4, h, w]
     rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
     torch.manual_seed(int(rng.integers(2**31)))  # noise draws differ after a resume, too
     uncond_1 = encode_prompts(pipe.text_encoder, pipe.tokenizer, [""])  # [1, 77, D]

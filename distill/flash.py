@@ -83,6 +83,21 @@ def teacher_x0(teacher_model, x_start: torch.Tensor, t_start: int, k: int, alpha
     return sample_ddim(teacher_model, x_start, timesteps, alphas_cumprod=alphas_cumprod, noise_correction=False)
 
 
+@torch.no_grad()
+def data_latent_pool(pipe, size: int, seed: int, device) -> tuple[list, torch.Tensor]:
+    """`size` ShapeScenes scenes and their scaled VAE latents [N, 4, h, w], rendered at the teacher's image size
+    (64 for ours, 512 for SD 1.5); the same pool for a given seed in flash and the baselines."""
+    rng = np.random.default_rng([seed, 31337])
+    image_size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+    scenes, latents = [], []
+    for i in range(0, size, 256):
+        chunk = [sample_scene(rng) for _ in range(min(256, size - i))]
+        x = images_to_tensor(np.stack([render(s, size=image_size) for s in chunk])).to(device)
+        latents.append(pipe.vae.encode(x).latent_dist.mean * pipe.vae.config.scaling_factor)
+        scenes += chunk
+    return scenes, torch.cat(latents)
+
+
 def unet_encoder_features(unet, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
     """The mid-block activations of a diffusers UNet2DConditionModel (its encoder half; the same steps as the
     first half of UNet2DConditionModel.forward). [B, C, h', w']"""
@@ -153,17 +168,7 @@ def main(args) -> dict:
     student_ddp, disc_ddp, opt, opt_d = accelerator.prepare(student, disc, opt, opt_d)
 
     # a fixed pool of data latents: the forward ablation's x0 and the discriminator's real samples
-    rng = np.random.default_rng([cfg.seed, 31337])
-    scenes, latents = [], []
-    image_size = teacher.config.sample_size * pipe.vae_scale_factor
-    with torch.no_grad():
-        for i in range(0, cfg.pool_size, 256):
-            chunk = [sample_scene(rng) for _ in range(min(256, cfg.pool_size - i))]
-            # rendered at the teacher's image size (64 for ours, 512 for SD 1.5)
-            x = images_to_tensor(np.stack([render(s, size=image_size) for s in chunk])).to(dev)
-            latents.append(vae.encode(x).latent_dist.mean * vae.config.scaling_factor)
-            scenes += chunk
-    latents = torch.cat(latents)  # [N, 4, h, w]
+    scenes, latents = data_latent_pool(pipe, cfg.pool_size, cfg.seed, dev)  # [N, 4, h, w]
     rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
     torch.manual_seed(int(rng.integers(2**31)))  # noise draws differ after a resume, too
     uncond_1 = encode_prompts(text_encoder, tokenizer, [""])  # [1, 77, D]
