@@ -71,7 +71,10 @@ TABLE3 = [Row(run, system, 3, {}, _flash(run, 3, switch)) for run, system, switc
     ("flash-3-no-disc", "w/o discriminator", "adversarial_weight=0"),
     ("flash-3-no-backward", "w/o backward distillation", "backward=false"),
     ("flash-3-no-srl", "w/o SRL", "srl=false"))]
-ROWS = TABLE1 + TABLE3
+# noise correction is also a sampler option: the same flash-3 weights sampled without it
+SAMPLING_ABLATIONS = [Row("flash-3-sampled-no-nc", "sampled w/o noise correction", 3, {"noise_correction": False},
+                          FLASH[3])]
+ROWS = TABLE1 + TABLE3 + SAMPLING_ABLATIONS
 # the paper's own figures (Emu; FID on COCO, CLIP score) for the rows that have a counterpart
 PAPER_TABLE1 = {"teacher-dpm25": (35.7, 30.8), "progressive-4": (45.8, 30.2), "add-4": (39.1, 29.6),
                 "lcm-1": (123.3, 24.0), "lcm-2": (67.4, 28.44), "lcm-3": (59.1, 28.94),
@@ -198,7 +201,7 @@ def table1(results: dict[str, dict | None]) -> list[str]:
 
 def table3(results: dict[str, dict | None]) -> list[str]:
     names = [("teacher-dpm25", "Teacher DPM++ 25"), ("teacher-dpm3", "Teacher DPM++ 3"), ("flash-3", "Imagine Flash 3")]
-    names += [(row.name, row.system) for row in TABLE3]
+    names += [(row.name, row.system) for row in TABLE3 + SAMPLING_ABLATIONS]
     lines = ["| method | FD ↓ | CLIP ↑ | accuracy (all) | paper FID | paper CLIP |", "|---|---|---|---|---|---|"]
     for name, label in names:
         r = results.get(name)
@@ -239,7 +242,8 @@ def plot_quality_vs_nfe(results: dict[str, dict | None], path: str) -> None:
 
 
 def grids(args, results: dict[str, dict | None]) -> dict[str, str]:
-    """Fig. 5 analogue (teacher-25 vs the students, same seeds) and Fig. 7 analogue (the ablations)."""
+    """Fig. 5 analogue (teacher-25 vs the students, same seeds), Fig. 7 analogue (the ablations) and the students
+    sampled with noise correction on and off."""
     from .data import load_prompt_file, preview_grid
     from .pipeline import load_pipeline
     from .recipes import sample_recipe
@@ -248,22 +252,28 @@ def grids(args, results: dict[str, dict | None]) -> dict[str, str]:
     prompts = [r["prompt"] for r in picks]
     pipe = load_pipeline(args.teacher)
     by_name = {row.name: row for row in ROWS}
+    nc_off = {"noise_correction": False}
+    figures = {"fig5": [(n, n, {}) for n in ("teacher-dpm25", "teacher-ddim3", "flash-1", "flash-2", "flash-3")],
+               "fig7": [(n, n, {}) for n in ("flash-3", "flash-3-no-nc", "flash-3-no-disc", "flash-3-no-backward",
+                                              "flash-3-no-srl")],
+               # the same students and seeds sampled with and without noise correction (1 step: identical)
+               "noise_correction": [(f"{n} NC {label}", n, recipe) for n in ("flash-2", "flash-3")
+                                    for label, recipe in (("on", {}), ("off", nc_off))]}
     out = {}
-    for figure, names in (("fig5", ["teacher-dpm25", "teacher-ddim3", "flash-1", "flash-2", "flash-3"]),
-                          ("fig7", ["flash-3", "flash-3-no-nc", "flash-3-no-disc", "flash-3-no-backward",
-                                    "flash-3-no-srl"])):
-        columns = [n for n in names if results.get(n) is not None]
-        if not columns:
+    for figure, spec in figures.items():
+        spec = [(label, name, recipe) for label, name, recipe in spec if results.get(name) is not None]
+        if not spec:
             continue
         per_column = []
-        for name in columns:
+        for _, name, recipe in spec:
             row = by_name[name]
             unet, _ = load_unet(os.path.join(args.runs, row.training.run, "unet") if row.training else None)
-            per_column.append(sample_recipe(pipe, unet, results[name]["recipe"], prompts, [7] * len(prompts)))
-        images = [per_column[c][p] for p in range(len(prompts)) for c in range(len(columns))]  # row-major
+            recipe = normalize_recipe({**results[name]["recipe"], **recipe})
+            per_column.append(sample_recipe(pipe, unet, recipe, prompts, [7] * len(prompts)))
+        images = [per_column[c][p] for p in range(len(prompts)) for c in range(len(spec))]  # row-major
         path = os.path.join(os.path.dirname(args.report) or ".", f"{figure}.png")
-        preview_grid(images, len(columns), scale=2).save(path)
-        out[figure] = (path, columns, prompts)
+        preview_grid(images, len(spec), scale=2).save(path)
+        out[figure] = (path, [label for label, _, _ in spec], prompts)
     return out
 
 
@@ -285,7 +295,8 @@ def write_report(args, results: dict[str, dict | None], figures: dict, seconds: 
     lines += ["", "## Table 3 analogue: ablations of the 3-step student", ""] + table3(results)
     lines += ["", "## Quality vs NFE", "", "![quality vs NFE](quality_vs_nfe.png)", ""]
     for figure, (path, columns, prompts) in figures.items():
-        title = "Fig. 5 analogue: teacher vs students" if figure == "fig5" else "Fig. 7 analogue: ablations"
+        title = {"fig5": "Fig. 5 analogue: teacher vs students", "fig7": "Fig. 7 analogue: ablations",
+                 "noise_correction": "Noise correction on vs off (same weights, same seeds)"}[figure]
         lines += [f"## {title}", "", f"Columns: {', '.join(columns)}; seed 7; rows: " + "; ".join(prompts) + ".", "",
                   f"![{figure}]({os.path.relpath(path, folder)})", ""]
     with open(args.report, "w") as f:

@@ -34,6 +34,15 @@ def test_rows_cover_both_tables_with_unique_names():
     assert set(reproduce.PAPER_TABLE3) <= set(names)
 
 
+def test_noise_correction_sampling_row_reuses_flash3_weights():
+    (row,) = reproduce.SAMPLING_ABLATIONS
+    flash3 = next(r for r in reproduce.ROWS if r.name == "flash-3")
+    assert row.training == flash3.training  # no extra training run
+    trained = {"sampler": "ddim", "timesteps": [999, 750, 500], "guidance_scale": 1.0, "noise_correction": True}
+    assert reproduce.row_recipe(flash3, trained)["noise_correction"] is True
+    assert reproduce.row_recipe(row, trained) == {**reproduce.row_recipe(flash3, trained), "noise_correction": False}
+
+
 def test_reproduce_trains_evaluates_caches_and_reports(teacher_dir, tmp_path, root, monkeypatch):
     args = _args(teacher_dir, tmp_path, root, "--only", "teacher-ddim1", "flash-1", "--set", "max_steps=2",
                  "batch_size=2", "pool_size=8", "eval_every=1000000")
