@@ -92,12 +92,24 @@ def training_state(run_dir: str) -> tuple[int, int] | None:
     if not os.path.exists(path):
         return None
     ckpt = load_checkpoint(path)
-    return ckpt["step"], ckpt["config"].get("max_steps") or _progressive_total(ckpt["config"])
+    return ckpt["step"], _total_steps(ckpt["config"])
 
 
-def _progressive_total(config: dict) -> int:
-    rounds = int(np.log2(config["start_steps"] // config["target_steps"]))
+def _total_steps(config: dict) -> int:
+    if "max_steps" in config:
+        return config["max_steps"]
+    rounds = int(np.log2(config["start_steps"] // config["target_steps"]))  # progressive distillation
     return rounds * config["steps_per_round"]
+
+
+def planned_steps(training: Training, args) -> int:
+    """The step count the training command would run to now: today's defaults plus the overrides (max_steps is
+    operational, so raising a default extends finished runs)."""
+    from .baselines import CONFIGS
+    from .config import load_config
+    from .flash import FlashConfig
+    cls = FlashConfig if training.command == ("distill",) else CONFIGS[training.command[-1]]
+    return _total_steps(vars(load_config(cls, None, [*training.overrides, *args.set])))
 
 
 def train(training: Training, args) -> None:
@@ -111,7 +123,7 @@ def train(training: Training, args) -> None:
 
 def finished(training: Training, args) -> bool:
     state = training_state(os.path.join(args.runs, training.run))
-    return state is not None and state[0] >= state[1]
+    return state is not None and state[0] >= planned_steps(training, args)
 
 
 # --- evaluation -----------------------------------------------------------------------------------------------------

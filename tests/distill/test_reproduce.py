@@ -1,5 +1,6 @@
 """`distill reproduce` on a tiny random teacher: trains a student in its own process, evaluates rows (cached),
 and writes the report with the tables, the plot and the grids."""
+import argparse
 import json
 import os
 
@@ -49,6 +50,10 @@ def test_reproduce_trains_evaluates_caches_and_reports(teacher_dir, tmp_path, ro
     results = reproduce.main(args)
     (teacher_runs,) = (tmp_path / "runs").iterdir()  # one subfolder per teacher
     assert reproduce.training_state(str(teacher_runs / "flash-1")) == (2, 2)
+    # a raised max_steps (operational) makes a finished run unfinished again, so `make reproduce` extends it
+    flash1 = reproduce.FLASH[1]
+    assert reproduce.finished(flash1, argparse.Namespace(runs=str(teacher_runs), set=args.set))
+    assert not reproduce.finished(flash1, argparse.Namespace(runs=str(teacher_runs), set=["max_steps=3"]))
     assert results["flash-1"]["recipe"]["timesteps"] == [999] and results["flash-1"]["nfe"] == 1
     assert results["teacher-ddim1"]["nfe"] == 2  # CFG doubles the evaluations
     report = (tmp_path / "report" / "RESULTS.md").read_text()
