@@ -53,7 +53,7 @@ class FlashConfig:
     learning_rate: float = 5e-5  # 2e-4 was unstable (t=500 loss 0.47 vs 0.095 at step 225, session 3)
     disc_learning_rate: float = 2e-4
     pool_size: int = 8000  # data latents for the forward ablation and the discriminator's real side
-    max_steps: int = 1500
+    max_steps: int = 1000
     eval_every: int = 250
     eval_prompts_per_category: int = 8
     log_every: int = 25
