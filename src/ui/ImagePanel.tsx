@@ -22,7 +22,9 @@ export function ImagePanel() {
         {out ? <PixelCanvas image={out.image} label={label} testId="result" className="main-image" onPainted={onPainted} /> : <div className="placeholder">Your image appears here</div>}
         {status === 'running' && (
           <div className="busy" data-testid="busy">
-            <span className="spinner" aria-hidden="true" />
+            <span className="step-bar" aria-hidden="true">
+              <span style={{ width: `${step ? (100 * (step.index + 1)) / step.total : 0}%` }} />
+            </span>
             {step ? `Step ${step.index + 1} of ${step.total}` : 'Preparing…'}
             <button type="button" className="link on-dark" onClick={cancelGeneration}>
               Cancel

@@ -17,6 +17,6 @@ test('@docs screenshot of the app generating with a real bundle', async ({ page 
   await setOptions(page, { prompt: 'a small red heart above a large blue square on a white background', seed: '3', model: 'Teacher' });
   await page.getByRole('button', { name: 'Generate' }).click();
   await expect(page.getByTestId('result-info')).toBeVisible({ timeout: 240_000 });
-  await expect(page.getByTestId('busy')).toBeHidden({ timeout: 240_000 });
+  await expect(page.getByTestId('busy')).toHaveCount(0, { timeout: 240_000 });
   await page.screenshot({ path: 'docs/screenshot.png', fullPage: true });
 });
