@@ -66,12 +66,24 @@ BUNDLE ?= models/shapescenes
 # RUNS also names the training runs folder below: only a RUNS given on the command line counts here.
 BENCH_RUNS = $(if $(filter command line,$(origin RUNS)),$(RUNS),20)
 WEBGPU_RUNS ?= 3
-.PHONY: bench
+.PHONY: bench bench-ab
 bench: deps-node deps-python deps-chromium
 	npm run build
 	npx tsc -p bench/tsconfig.json
 	node .tmp-bench/run.js --bundle $(BUNDLE) --runs $(BENCH_RUNS) --webgpu-runs $(WEBGPU_RUNS) \
 	  --command "make bench BUNDLE=$(BUNDLE) RUNS=$(BENCH_RUNS) WEBGPU_RUNS=$(WEBGPU_RUNS)"
+
+# two builds side by side, alternating generations: before/after ratios (appended to reports/BENCH_FIXES.md), e.g.
+#   git stash; npm run build; cp -r dist /tmp/dist-before; git stash pop; make bench-ab A=/tmp/dist-before
+A ?=
+B ?= dist
+RECIPES ?= flash-3,teacher
+bench-ab: deps-node deps-chromium
+	@[ -n "$(A)" ] || { echo "set A=<the 'before' build folder> (B defaults to dist, rebuilt here)"; exit 2; }
+	npm run build
+	npx tsc -p bench/tsconfig.json
+	node .tmp-bench/ab.js --a $(A) --b $(B) --bundle $(BUNDLE) --recipes $(RECIPES) --runs $(BENCH_RUNS) \
+	  --out reports/BENCH_FIXES.md
 
 # ---- training the shipped model (hours on this 2-core CPU; every stage resumes where it stopped) ----
 RUNS ?= $(HOME)/.cache/imagine-flash

@@ -4,6 +4,7 @@
  * (src/ui/perfLog.ts). No time limits: a benchmark reports, it does not pass or fail.
  */
 
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { BREAKDOWN, stats, type BreakdownKey, type RecipeId, type RecipeResult, type Stats, type WebGpuResults } from './report.js';
 
@@ -210,4 +211,23 @@ export async function webgpuRun(base: string, query: string, recipes: Recipe[], 
   } finally {
     await browser.close();
   }
+}
+
+/** `vite preview` of a build on 127.0.0.1:port, with the bundles of modelsDir at /models/. */
+export async function startPreview(modelsDir: string, dist: string, port: number): Promise<ChildProcess> {
+  const child = spawn('node_modules/.bin/vite', ['preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort', '--outDir', dist], {
+    env: { ...process.env, MODELS_DIR: modelsDir },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`vite preview exited with ${child.exitCode} (is port ${port} taken? set BENCH_port)`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/`)).ok) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error('vite preview did not start within 60 s');
 }

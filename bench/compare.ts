@@ -12,4 +12,4 @@ if (!before || !after) {
   process.exit(2);
 }
 const read = (p: string): BenchResults => JSON.parse(readFileSync(p, 'utf8')) as BenchResults;
-process.stdout.write(renderComparison(read(before), read(after), title ?? `${before} → ${after}`));
+process.stdout.write(renderComparison(read(before).recipes, read(after).recipes, title ?? `${before} → ${after}`));

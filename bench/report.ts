@@ -114,8 +114,8 @@ const f = (ms: number | null | undefined, digits = 1): string => (ms === null ||
 const ratio = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '–');
 const goal = (ok: boolean | null): string => (ok === null ? 'n/a' : ok ? 'met' : 'not met');
 
-function measured(r: BenchResults): Extract<RecipeResult, { status: 'measured' }>[] {
-  return r.recipes.filter((x): x is Extract<RecipeResult, { status: 'measured' }> => x.status === 'measured');
+function measured(r: BenchResults | RecipeResult[]): Extract<RecipeResult, { status: 'measured' }>[] {
+  return (Array.isArray(r) ? r : r.recipes).filter((x): x is Extract<RecipeResult, { status: 'measured' }> => x.status === 'measured');
 }
 
 /** Teacher median / recipe median, end to end; null when either is missing. */
@@ -249,8 +249,8 @@ export function renderReport(r: BenchResults): string {
   return [...head, ...latencySection(r), ...breakdownSection(r), ...nativeSection(r), ...coldAndThroughput(r), ...webgpuSection(r), ...notes].join('\n');
 }
 
-/** Before/after medians of two runs of the benchmark (e.g. two builds on the same bundle), as Markdown. */
-export function renderComparison(before: BenchResults, after: BenchResults, title: string): string {
+/** Before/after medians of two measurements (e.g. two builds on the same bundle), as Markdown. */
+export function renderComparison(before: RecipeResult[], after: RecipeResult[], title: string): string {
   const rows: string[] = [`### ${title}`, '', '| recipe | figure | before ms | after ms | after / before |', '|---|---|---:|---:|---:|'];
   const keys: [BreakdownKey, string][] = [
     ['e2e', 'end to end'],

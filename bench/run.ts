@@ -5,12 +5,12 @@
  *   node .tmp-bench/run.js --bundle models/shapescenes --runs 20 [--webgpu-runs 3] [--out reports]
  */
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { backendText, coldStart, generateOnce, interleaved, launch, openReady, summarize, webgpuRun, type Recipe } from './browser.js';
+import { backendText, coldStart, generateOnce, interleaved, launch, openReady, startPreview, summarize, webgpuRun, type Recipe } from './browser.js';
 import { RECIPE_IDS, renderReport, type BenchResults, type NativeResults, type RecipeId, type RecipeResult } from './report.js';
 
 const PROMPTS = ['a red circle to the left of a blue square', 'two yellow stars on a black background', 'a large green triangle above a small purple heart'];
@@ -48,24 +48,6 @@ function packageVersion(name: string): string {
   return (JSON.parse(readFileSync(join('node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-async function startPreview(modelsDir: string, dist: string): Promise<ChildProcess> {
-  const child = spawn('node_modules/.bin/vite', ['preview', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort', '--outDir', dist], {
-    env: { ...process.env, MODELS_DIR: modelsDir },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) throw new Error(`vite preview exited with ${child.exitCode} (is port ${PORT} taken? set BENCH_PORT)`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${PORT}/`)).ok) return child;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill();
-  throw new Error('vite preview did not start within 60 s');
-}
-
 function runNative(python: string, bundleDir: string, runs: number): NativeResults | null {
   if (!existsSync(python)) return null;
   const out = execFileSync(python, ['bench/native.py', '--bundle', bundleDir, '--runs', String(runs), '--threads', '2'], { encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -99,7 +81,7 @@ async function main(): Promise<void> {
   log(`native onnxruntime on ${values.bundle}`);
   const native = runNative(values.python, bundleDir, runs);
 
-  const server = await startPreview(dirname(bundleDir), resolve(values.dist));
+  const server = await startPreview(dirname(bundleDir), resolve(values.dist), PORT);
   const base = `http://127.0.0.1:${PORT}`;
   const first = recipes.get('flash-1') ?? present[0] ?? null;
   // A model the bundle has, so builds from before the form picked one by itself can be measured too.

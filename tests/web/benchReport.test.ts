@@ -75,7 +75,7 @@ describe('benchmark report', () => {
 
   it('compares two runs by their medians', () => {
     const faster = { ...results, recipes: [recipe('flash-1', 5, 1)] };
-    const md = renderComparison(results, faster, 'before → after');
+    const md = renderComparison(results.recipes, faster.recipes, 'before → after');
     expect(md).toContain('| flash-1 | end to end | 10.00 | 5.00 | 0.50× |');
     expect(md).not.toContain('teacher');
   });
