@@ -102,7 +102,8 @@ train-teacher: deps-python
 	  --text-run $(RUNS)/text2 --run-dir $(RUNS)/teacher --max-minutes $(CHUNK)
 bundle: deps-python
 	$(PY) -m distill save-teacher --teacher-run $(RUNS)/teacher --out $(RUNS)/teacher/pipeline
-	$(PY) -m distill export --teacher $(RUNS)/teacher/pipeline --out models/shapescenes --name "ShapeScenes"
+	$(PY) -m distill export --teacher $(RUNS)/teacher/pipeline --out models/shapescenes --name "ShapeScenes" \
+	  $(if $(wildcard $(RUNS)/reproduce),--students-from $(RUNS)/reproduce)
 
 # ---- the paper's Tables 1 and 3 (reports/RESULTS.md): trains every missing student for at most TRAIN_MINUTES
 # per run (resumable: run it again until the report lists nothing as "not yet run"), evaluates with caching ----

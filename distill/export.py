@@ -174,6 +174,9 @@ def parse_args(argv=None):
     p.add_argument("--name", default=None, help="bundle name shown in the app (default: the folder name)")
     p.add_argument("--student", action="append", default=[], metavar="ID=FOLDER",
                    help="a distilled UNet folder (diffusers UNet + recipe.json) to ship as unet-ID")
+    p.add_argument("--students-from", default=None, metavar="RUNS",
+                   help="the runs folder of `distill reproduce`: ships its flash-1/2/3 students of this teacher "
+                        "(RUNS/teacher-<hash>/flash-K/unet) that exist")
     p.add_argument("--teacher-steps", type=int, default=25, help="teacher recipe: DPM-Solver++ steps")
     p.add_argument("--guidance-scale", type=float, default=4.0, help="teacher recipe: CFG scale")
     p.add_argument("--fp32-weights", action="store_true", help="store weights as fp32 (default: fp16 storage, fp32 compute)")
@@ -184,6 +187,15 @@ PARITY_TOLERANCE = 1e-3  # fp32 compute: anything above this (or NaN) is a broke
 
 
 def main(args) -> dict:
+    students = list(args.student)
+    if args.students_from:
+        from .reproduce import teacher_run_id
+        runs = os.path.join(args.students_from, teacher_run_id(args.teacher))
+        found = [f"flash-{k}={os.path.join(runs, f'flash-{k}', 'unet')}" for k in (1, 2, 3)
+                 if os.path.exists(os.path.join(runs, f"flash-{k}", "unet", "recipe.json"))]
+        if not found:
+            raise ValueError(f"--students-from {args.students_from}: no flash-1/2/3 students of this teacher in {runs}")
+        students += found
     pipe = load_pipeline(args.teacher)
     fp16 = not args.fp32_weights
     # build next to the target and swap in at the end: a failed export leaves the shipped bundle as it was
@@ -193,7 +205,7 @@ def main(args) -> dict:
         shutil.rmtree(staging)
     parity = export_components(pipe, staging, fp16)
     unets = [{"id": "teacher", "path": "unet/model.onnx", "recipe": teacher_recipe(pipe, args.teacher_steps, args.guidance_scale)}]
-    for item in args.student:
+    for item in students:
         if "=" not in item:
             raise ValueError(f"--student {item!r} is not ID=FOLDER")
         sid, folder = item.split("=", 1)

@@ -149,6 +149,11 @@ def _weights_sha(folder: str | None) -> str:
     return h.hexdigest()
 
 
+def teacher_run_id(teacher: str) -> str:
+    """The subfolder of --runs that holds the students of this teacher (named by its UNet weights' hash)."""
+    return "teacher-" + _weights_sha(os.path.join(teacher, "unet"))[:12]
+
+
 def evaluate_row(row: Row, args) -> dict | None:
     """The row's eval report, reused when the same weights and recipe were evaluated before."""
     from . import evaluate
@@ -343,8 +348,7 @@ def main(args) -> dict:
         known = {r.name for r in ROWS}
         raise ValueError(f"unknown row(s) {sorted(set(args.only) - known)}; known: {', '.join(r.name for r in ROWS)}")
     # students belong to one teacher: a retrained teacher gets fresh run folders instead of resuming old students
-    teacher_id = "teacher-" + _weights_sha(os.path.join(args.teacher, "unet"))[:12]
-    args = argparse.Namespace(**{**vars(args), "runs": os.path.join(args.runs, teacher_id)})
+    args = argparse.Namespace(**{**vars(args), "runs": os.path.join(args.runs, teacher_run_id(args.teacher))})
     os.makedirs(args.eval_dir, exist_ok=True)
     os.makedirs(os.path.dirname(args.report) or ".", exist_ok=True)
 

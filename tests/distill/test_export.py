@@ -10,20 +10,31 @@ from distill import export
 from distill.fixtures import tiny_random_pipeline, write_tiny_sd_fixture
 from distill.onnx_utils import run_onnx
 from distill.pipeline import load_pipeline
+from distill.reproduce import teacher_run_id
 
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
     base = tmp_path_factory.mktemp("export")
     tiny_random_pipeline().save_pretrained(base / "teacher")
-    student = tiny_random_pipeline(seed=1).unet
-    student.save_pretrained(base / "student")
-    (base / "student" / "recipe.json").write_text(json.dumps({"sampler": "ddim", "timesteps": [999], "guidance_scale": 1.0,
-                                                             "noise_correction": True}))
+    # a student where `distill reproduce` leaves it: runs/teacher-<hash>/flash-1/unet
+    student_dir = base / "runs" / teacher_run_id(str(base / "teacher")) / "flash-1" / "unet"
+    tiny_random_pipeline(seed=1).unet.save_pretrained(student_dir)
+    (student_dir / "recipe.json").write_text(json.dumps({"sampler": "ddim", "timesteps": [999], "guidance_scale": 1.0,
+                                                        "noise_correction": True}))
     args = export.parse_args(["--teacher", str(base / "teacher"), "--out", str(base / "bundle"),
-                              "--student", f"flash-1={base / 'student'}"])
+                              "--students-from", str(base / "runs")])
     manifest = export.main(args)
     return base, manifest
+
+
+def test_students_from_a_runs_folder_without_students_is_an_error(bundle, tmp_path):
+    base, _ = bundle
+    args = export.parse_args(["--teacher", str(base / "teacher"), "--out", str(tmp_path / "b"),
+                              "--students-from", str(tmp_path)])
+    with pytest.raises(ValueError, match="no flash-1/2/3 students of this teacher"):
+        export.main(args)
+    assert not (tmp_path / "b").exists()
 
 
 def test_parity_of_every_component(bundle):
