@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 
+import onnx
 import torch
 from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer, CLIPTokenizerFast
@@ -88,6 +89,11 @@ def write_tiny_sd_fixture(out: str, seed: int = 0) -> dict:
                   ["out_sample"], {"sample": {0: "batch"}, "timestep": {0: "batch"}, "encoder_hidden_states": {0: "batch"}})
     export_module(VAEDecoderGraph(vae), (x,), os.path.join(out, "vae_decoder", "model.onnx"), ["latent_sample"], ["sample"],
                   {"latent_sample": {0: "batch"}})
+    # the UNet's weights beside its graph, as optimum writes models over 2 GB (an fp32 SD UNet): the app must
+    # find and read unet/model.onnx_data itself
+    unet_path = os.path.join(out, "unet", "model.onnx")
+    onnx.save_model(onnx.load(unet_path), unet_path, save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="model.onnx_data", size_threshold=0)
     text_encoder.config.to_json_file(os.path.join(out, "text_encoder", "config.json"))
     unet.save_config(os.path.join(out, "unet"))
     vae.save_config(os.path.join(out, "vae_decoder"))

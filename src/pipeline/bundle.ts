@@ -92,6 +92,12 @@ export function isSafeRelativePath(p: string): boolean {
   return p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
 }
 
+/** The folder part of a bundle-relative path ('' for a file at the top). */
+export function dirOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i === -1 ? '' : path.slice(0, i);
+}
+
 export function joinPath(dir: string, name: string): string {
   return dir === '' ? name : `${dir.replace(/\/+$/, '')}/${name}`;
 }

@@ -124,8 +124,9 @@ export function createOrtRuntime(choice: RuntimeChoice): Runtime {
   return {
     backend: choice.backend,
     lost,
-    async createSession(bytes, file) {
+    async createSession(bytes, file, externalData = []) {
       const session = await ort.InferenceSession.create(bytes, {
+        ...(externalData.length > 0 ? { externalData: externalData.map((d) => ({ path: d.path, data: d.data })) } : {}),
         // NCHW: with onnxruntime-web 1.22's default NHWC layout for WebGPU, our diffusers UNet's output is
         // wrong (max |Δ| 0.37 on outputs of magnitude 1.3 vs WASM, on SwiftShader); NCHW matches to 2e-5.
         executionProviders: [useGpu ? { name: 'webgpu', preferredLayout: 'NCHW' } : 'wasm'],

@@ -9,6 +9,7 @@ import {
   assertNever,
   BundleFormatError,
   describeRecipe,
+  dirOf,
   joinPath,
   tokenizerFiles,
   type BundleSpec,
@@ -26,7 +27,8 @@ import { floatsToHalf, halfToFloats } from './half';
 import { sampleToRgba, type RgbaImage } from './image';
 import { parsePythonJson } from './json';
 import { isValidSeed, gaussianNoise, MAX_SEED } from './noise';
-import type { InputMeta, ModelSession, Runtime, TensorValue } from './runtime';
+import { externalDataFiles } from './onnxExternalData';
+import type { ExternalData, InputMeta, ModelSession, Runtime, TensorValue } from './runtime';
 import { createTokenizer, tokenizeForModel, type PromptTokenizer } from './tokenizer';
 import { checkVocabulary, vocabularyMessage } from './vocabulary';
 
@@ -291,11 +293,11 @@ export class Pipeline {
     return out;
   }
 
-  private session(path: string, bytes: Uint8Array | undefined): Promise<ModelSession> {
+  private session(path: string, bytes: Uint8Array | undefined, externalData: readonly ExternalData[] = []): Promise<ModelSession> {
     const existing = this.sessions.get(path);
     if (existing) return existing;
     if (!bytes) throw new Error(`internal: ${path} was not read`);
-    const created = this.runtime.createSession(bytes, path).catch((err: unknown) => {
+    const created = this.runtime.createSession(bytes, path, externalData).catch((err: unknown) => {
       this.sessions.delete(path);
       throw new ModelError(path, `onnxruntime-web could not load it on ${this.runtime.backend.kind.toUpperCase()} (${err instanceof Error ? err.message : String(err)})`);
     });
@@ -347,9 +349,13 @@ export class Pipeline {
     const wanted = [...new Set([spec.textEncoder, spec.vaeDecoder, ...unetPaths])].filter((p) => !this.sessions.has(p));
     if (wanted.length === 0) return;
     const bytes = await this.readAll(wanted, opts);
+    // weights kept beside a graph (ONNX external data, as in optimum's exports of models over 2 GB)
+    const external = new Map(wanted.map((path) => [path, externalDataFiles(bytes.get(path) ?? new Uint8Array(), path)]));
+    const externalBytes = await this.readAll([...new Set(wanted.flatMap((path) => (external.get(path) ?? []).map((f) => joinPath(dirOf(path), f))))], opts);
     for (const path of wanted) {
       checkAbort(opts.signal);
-      const session = await this.session(path, bytes.get(path));
+      const data = (external.get(path) ?? []).map((f) => ({ path: f, data: externalBytes.get(joinPath(dirOf(path), f)) as Uint8Array }));
+      const session = await this.session(path, bytes.get(path), data);
       this.checkSession(path, session);
     }
   }

@@ -29,9 +29,15 @@ export interface ModelSession {
   release(): Promise<void>;
 }
 
+/** A weights file an ONNX graph refers to, by the path written in the graph. */
+export interface ExternalData {
+  path: string;
+  data: Uint8Array;
+}
+
 export interface Runtime {
   readonly backend: BackendInfo;
-  createSession(bytes: Uint8Array, file: string): Promise<ModelSession>;
+  createSession(bytes: Uint8Array, file: string, externalData?: readonly ExternalData[]): Promise<ModelSession>;
   /** resolves when a GPU backend becomes unusable (WebGPU device lost); never for WASM */
   readonly lost: Promise<string>;
 }

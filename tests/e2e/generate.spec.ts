@@ -42,6 +42,12 @@ test('opens a standard SD ONNX folder (tiny-sd) through the same loader, unverif
   expect(maxPixelDiff((await canvasPixels(page)).data, c)).toBeLessThanOrEqual(2);
 });
 
+test("a standard folder's UNet weights beside its graph (ONNX external data) are read too; missing, they are named", async ({ page }) => {
+  await page.route('**/models/tiny-sd/unet/model.onnx_data', (route) => route.fulfill({ status: 404, body: 'Not found' }));
+  await page.goto('/?bundle=tiny-sd&backend=wasm');
+  await expect(page.getByTestId('model')).toContainText('unet/model.onnx_data: is missing from the bundle (HTTP 404)', { timeout: 30_000 });
+});
+
 test('switching bundles in the picker loads the other one', async ({ page }) => {
   await openApp(page);
   await page.getByText('Model and settings').click();
