@@ -104,7 +104,14 @@ export interface BenchResults {
   browser: { backend: string; threads: number | null; prompts: string[] };
   recipes: RecipeResult[];
   coldStart: { recipe: RecipeId | null; emptyCacheMs: number | null; warmCacheMs: number | null; note: string };
-  throughput: { recipe: RecipeId | null; batch1ImagesPerSecond: number | null; images: number; note: string };
+  throughput: {
+    recipe: RecipeId | null;
+    batch1ImagesPerSecond: number | null;
+    images: number;
+    note: string;
+    /** flash-1's graphs (text encoder + 1 UNet call + VAE) at batch 1/2/4/8 in the browser, WASM (bench/batch.ts) */
+    browserBatch?: { batch: number; msPerBatch: number; imagesPerSecond: number }[];
+  };
   native: NativeResults | null;
   webgpu: WebGpuResults | null;
   notes: string[];
@@ -207,6 +214,15 @@ function coldAndThroughput(r: BenchResults): string[] {
     `${t.recipe ?? 'flash-1'} at batch 1: ${t.batch1ImagesPerSecond === null ? 'not in bundle' : `${t.batch1ImagesPerSecond.toFixed(2)} images/s`} (${t.images} back-to-back generations through the UI). ${t.note}`,
     '',
   ];
+  if (t.browserBatch && t.browserBatch.length > 0) {
+    const best = t.browserBatch.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a));
+    lines.push(
+      `In the browser (WASM, ${r.browser.threads ?? '?'} threads), flash-1's graphs on a bare page — text encoder + 1 UNet call + VAE per batch: ` +
+        t.browserBatch.map((b) => `batch ${b.batch}: ${b.imagesPerSecond.toFixed(1)}/s (${b.msPerBatch.toFixed(1)} ms)`).join(', ') +
+        `; best batch ${best.batch} (${(best.imagesPerSecond / (t.browserBatch[0]?.imagesPerSecond ?? Number.NaN)).toFixed(2)}× batch 1).`,
+      '',
+    );
+  }
   if (r.native && r.native.batchScaling.length > 0) {
     const best = r.native.batchScaling.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a));
     lines.push(

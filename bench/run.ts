@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { browserBatchScaling } from './batch.js';
 import { backendText, coldStart, generateOnce, interleaved, launch, openReady, startPreview, summarize, webgpuRun, type Recipe } from './browser.js';
 import { RECIPE_IDS, renderReport, type BenchResults, type NativeResults, type RecipeId, type RecipeResult } from './report.js';
 
@@ -18,22 +19,25 @@ const PORT = Number(process.env.BENCH_PORT ?? 4179);
 
 interface ManifestUnet {
   id: string;
+  path: string;
   recipe: { sampler: string; timesteps: number[]; guidance_scale?: number };
 }
 
-function recipesOf(bundleDir: string): { name: string; recipes: Map<RecipeId, Recipe> } {
+function recipesOf(bundleDir: string): { name: string; recipes: Map<RecipeId, Recipe>; paths: Map<RecipeId, string>; latentShape: number[] } {
   const file = join(bundleDir, 'manifest.json');
   if (!existsSync(file)) throw new Error(`${file}: the benchmark needs a bundle with our manifest.json`);
-  const m = JSON.parse(readFileSync(file, 'utf8')) as { name: string; unets: ManifestUnet[] };
+  const m = JSON.parse(readFileSync(file, 'utf8')) as { name: string; unets: ManifestUnet[]; latent_shape: number[] };
   const recipes = new Map<RecipeId, Recipe>();
+  const paths = new Map<RecipeId, string>();
   for (const u of m.unets) {
     const n = u.recipe.timesteps.length;
     const cfg = (u.recipe.guidance_scale ?? 1) > 1 ? `, CFG ${u.recipe.guidance_scale}` : '';
     const label = `${u.recipe.sampler === 'ddim' ? 'DDIM' : 'DPM-Solver++'} ${n} step${n === 1 ? '' : 's'}${cfg}`;
     const id = RECIPE_IDS.find((x) => x === u.id);
     if (id) recipes.set(id, { id, label, model: id === 'teacher' ? 'teacher' : 'flash', steps: n });
+    if (id) paths.set(id, u.path);
   }
-  return { name: m.name, recipes };
+  return { name: m.name, recipes, paths, latentShape: m.latent_shape };
 }
 
 function version(cmd: string, args: string[]): string {
@@ -73,7 +77,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(webgpuRuns) || webgpuRuns < 0) throw new Error(`--webgpu-runs must be a whole number ≥ 0`);
   const bundleDir = resolve(values.bundle);
   const bundleId = basename(bundleDir);
-  const { name, recipes } = recipesOf(bundleDir);
+  const { name, recipes, paths, latentShape } = recipesOf(bundleDir);
   const present = RECIPE_IDS.flatMap((id) => recipes.get(id) ?? []);
   const log = (s: string): void => console.log(`[bench] ${s}`);
   const loadAvgStart = os.loadavg();
@@ -119,11 +123,16 @@ async function main(): Promise<void> {
           recipe: 'flash-1',
           batch1ImagesPerSecond: n / ((performance.now() - t0) / 1000),
           images: n,
-          note: 'The app generates one image per request (no batch input), so this is sequential throughput, including the benchmark driving the UI between images; the native batch scaling below shows what batching could gain.',
+          note: 'The app generates one image per request (no batch input), so this is sequential throughput, including the benchmark driving the UI between images; the batch scaling below (browser and native) shows what batching could gain.',
         };
       }
       await page.close();
       const threads = /WASM \((\d+) thread/.exec(backend)?.[1];
+      const flash1Path = paths.get('flash-1');
+      if (flash1Path) {
+        log('batch scaling of the flash-1 graphs in the browser');
+        throughput.browserBatch = await browserBatchScaling(browser, bundleDir, flash1Path, latentShape, threads ? Number(threads) : 1, Math.min(Math.max(runs, 5), 20));
+      }
 
       log('WebGPU');
       const webgpu = webgpuRuns > 0 ? await webgpuRun(base, query, present, webgpuRuns, PROMPTS[0] as string, log) : null;

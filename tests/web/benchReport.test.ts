@@ -80,6 +80,17 @@ describe('benchmark report', () => {
     expect(md).not.toContain('teacher');
   });
 
+  it('reports the browser batch scaling with the best batch and its gain over batch 1', () => {
+    const browserBatch = [
+      { batch: 1, msPerBatch: 40, imagesPerSecond: 25 },
+      { batch: 4, msPerBatch: 100, imagesPerSecond: 40 },
+      { batch: 8, msPerBatch: 250, imagesPerSecond: 32 },
+    ];
+    const md = renderReport({ ...results, throughput: { ...results.throughput, browserBatch } });
+    expect(md).toContain('batch 1: 25.0/s (40.0 ms), batch 4: 40.0/s (100.0 ms), batch 8: 32.0/s (250.0 ms); best batch 4 (1.60× batch 1).');
+    expect(renderReport(results)).not.toContain('on a bare page');
+  });
+
   it('a bundle without a teacher or native figures still renders', () => {
     const md = renderReport({ ...results, recipes: [recipe('flash-1', 10, 2)], native: null, webgpu: null });
     expect(md).toContain('n/a (flash-3 or teacher not in bundle)');
