@@ -28,10 +28,10 @@ async function measure(files: { text: string; unet: string; vae: string }, laten
   const open = async (f: string) => ort.InferenceSession.create(new Uint8Array(await (await fetch(`/m/${f}`)).arrayBuffer()), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
   const [text, unet, vae] = [await open(files.text), await open(files.unet), await open(files.vae)];
   const floats = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.8);
-  const out: BrowserBatch[] = [];
+  const runs = new Map<number, () => Promise<number>>();
   for (const b of batches) {
     const ids = new ort.Tensor('int64', BigInt64Array.from({ length: b * 77 }, (_, i) => BigInt(i % 77 < 8 ? 1 + (i % 77) : 0)), [b, 77]);
-    const once = async (): Promise<number> => {
+    runs.set(b, async (): Promise<number> => {
       const t0 = performance.now();
       const h = (await text.run({ [text.inputNames[0] as string]: ids }))[text.outputNames[0] as string] as InstanceType<Ort['Tensor']>;
       const eps = await unet.run({
@@ -42,12 +42,16 @@ async function measure(files: { text: string; unet: string; vae: string }, laten
       const x = eps[unet.outputNames[0] as string] as InstanceType<Ort['Tensor']>;
       await vae.run({ [vae.inputNames[0] as string]: new ort.Tensor('float32', x.data as Float32Array, x.dims as number[]) });
       return performance.now() - t0;
-    };
-    await once(); // first run at a new shape plans its kernels
-    const ms: number[] = [];
-    for (let i = 0; i < rounds; i++) ms.push(await once());
-    ms.sort((p, q) => p - q);
-    const median = ms[ms.length >> 1] as number;
+    });
+  }
+  // the first runs at a new shape plan kernels; then rounds over every batch size, so drift hits all alike
+  for (const once of runs.values()) for (let i = 0; i < 3; i++) await once();
+  const ms = new Map<number, number[]>(batches.map((b) => [b, []]));
+  for (let i = 0; i < rounds; i++) for (const [b, once] of runs) ms.get(b)?.push(await once());
+  const out: BrowserBatch[] = [];
+  for (const [b, xs] of ms) {
+    xs.sort((p, q) => p - q);
+    const median = xs[xs.length >> 1] as number;
     out.push({ batch: b, msPerBatch: median, imagesPerSecond: (1000 * b) / median });
   }
   return out;
