@@ -51,16 +51,49 @@ async function paintCount(page: Page): Promise<number> {
 /** Not a time limit on the measurement: a guard so a page that stopped (an error, a lost worker) ends the run with a reason. */
 const STALL_MS = 15 * 60_000;
 
-async function waitForPaint(page: Page, count: number): Promise<Paint> {
-  await page.waitForFunction(
-    (n) => ((window as unknown as Partial<PerfWindow>).imagineFlashPerf?.paints.length ?? 0) > n || document.querySelector('[role=alert]') !== null,
-    count,
-    { timeout: STALL_MS, polling: 10 },
+/**
+ * Resolves in the page when it has painted more than `count` results (or rejects on an error banner), after
+ * clicking Generate first when `click`. Event-driven (src/ui/perfLog.ts's PAINT_EVENT and a MutationObserver):
+ * polling the page every few ms took main-thread time from the 2 cores the worker's WASM threads run on.
+ */
+async function paintAfter(page: Page, count: number, click: boolean): Promise<Paint> {
+  await page.evaluate(
+    ([n, clickFirst, stallMs]) =>
+      new Promise<void>((resolve, reject) => {
+        const w = window as unknown as PerfWindow;
+        const settled = (): boolean => {
+          if ((w.imagineFlashPerf?.paints.length ?? 0) > n) return (resolve(), true);
+          const alert = document.querySelector('[role=alert]');
+          if (alert) return (reject(new Error(`the page shows an error instead of an image: ${alert.textContent ?? ''}`)), true);
+          return false;
+        };
+        const observer = new MutationObserver(() => check());
+        const timer = setTimeout(() => {
+          stop();
+          reject(new Error(`no image after ${stallMs} ms`));
+        }, stallMs);
+        const stop = (): void => {
+          window.removeEventListener('imagineflash-paint', check);
+          observer.disconnect();
+          clearTimeout(timer);
+        };
+        function check(): void {
+          if (settled()) stop();
+        }
+        if (clickFirst) {
+          const button = [...document.querySelectorAll('button')].find((b) => b.textContent === 'Generate');
+          if (!button) throw new Error('no Generate button');
+          w.__benchT0 = performance.now();
+          button.click();
+        }
+        if (settled()) return stop();
+        window.addEventListener('imagineflash-paint', check);
+        observer.observe(document.body, { childList: true, subtree: true });
+      }),
+    [count, click, STALL_MS] as const,
   );
   const p = await page.evaluate(() => (window as unknown as PerfWindow).imagineFlashPerf.paints.at(-1));
-  if (!p || (await page.evaluate(() => (window as unknown as PerfWindow).imagineFlashPerf.paints.length)) <= count) {
-    throw new Error(`the page shows an error instead of an image: ${await page.locator('[role=alert]').first().innerText()}`);
-  }
+  if (!p) throw new Error('the page recorded no paint');
   return p;
 }
 
@@ -75,15 +108,7 @@ async function select(page: Page, r: Recipe, seed: number, prompt: string): Prom
 /** One generation through the UI: the clock starts in the page right before the click and stops when the canvas is painted. */
 export async function generateOnce(page: Page, r: Recipe, seed: number, prompt: string): Promise<Sample> {
   await select(page, r, seed, prompt);
-  const before = await paintCount(page);
-  await page.evaluate(() => {
-    const w = window as unknown as PerfWindow;
-    const button = [...document.querySelectorAll('button')].find((b) => b.textContent === 'Generate');
-    if (!button) throw new Error('no Generate button');
-    w.__benchT0 = performance.now();
-    button.click();
-  });
-  const paint = await waitForPaint(page, before);
+  const paint = await paintAfter(page, await paintCount(page), true);
   const t0 = await page.evaluate(() => (window as unknown as PerfWindow).__benchT0 ?? Number.NaN);
   if (paint.seed !== seed || paint.unetId !== r.id) throw new Error(`expected ${r.id} seed ${seed}, got ${paint.unetId} seed ${paint.seed}`);
   return { e2e: paint.paintedAt - t0, paint };
@@ -162,9 +187,9 @@ export async function coldStart(browser: Browser, link: string): Promise<{ empty
   try {
     const page = await ctx.newPage();
     await page.goto(link);
-    const empty = (await waitForPaint(page, 0)).paintedAt;
+    const empty = (await paintAfter(page, 0, false)).paintedAt;
     await page.reload();
-    const warm = (await waitForPaint(page, 0)).paintedAt;
+    const warm = (await paintAfter(page, 0, false)).paintedAt;
     return { empty, warm };
   } finally {
     await ctx.close();

@@ -19,9 +19,13 @@ export interface PaintRecord {
 const LIMIT = 500;
 const paints: PaintRecord[] = [];
 
+/** Dispatched on window after each record, so a benchmark can wait for a paint without polling the page. */
+export const PAINT_EVENT = 'imagineflash-paint';
+
 export function recordPaint(r: PaintRecord): void {
   paints.push(r);
   if (paints.length > LIMIT) paints.splice(0, paints.length - LIMIT);
+  window.dispatchEvent(new Event(PAINT_EVENT));
 }
 
 export const perfLog = { paints } as const;
