@@ -350,11 +350,11 @@ export class Pipeline {
     if (wanted.length === 0) return;
     const bytes = await this.readAll(wanted, opts);
     // weights kept beside a graph (ONNX external data, as in optimum's exports of models over 2 GB)
-    const external = new Map(wanted.map((path) => [path, externalDataFiles(bytes.get(path) ?? new Uint8Array(), path)]));
-    const externalBytes = await this.readAll([...new Set(wanted.flatMap((path) => (external.get(path) ?? []).map((f) => joinPath(dirOf(path), f))))], opts);
+    const refs = new Map(wanted.map((path) => [path, externalDataFiles(bytes.get(path) ?? new Uint8Array(), path).map((name) => ({ name, file: joinPath(dirOf(path), name) }))]));
+    const externalBytes = await this.readAll([...new Set([...refs.values()].flat().map((r) => r.file))], opts);
     for (const path of wanted) {
       checkAbort(opts.signal);
-      const data = (external.get(path) ?? []).map((f) => ({ path: f, data: externalBytes.get(joinPath(dirOf(path), f)) as Uint8Array }));
+      const data = (refs.get(path) ?? []).map((r) => ({ path: r.name, data: externalBytes.get(r.file) as Uint8Array }));
       const session = await this.session(path, bytes.get(path), data);
       this.checkSession(path, session);
     }
