@@ -54,7 +54,7 @@ ADD_TIMESTEPS = (999, 749, 499, 249)
 class ProgressiveConfig:
     start_steps: int = 32  # the first round's teacher runs this many DDIM steps
     target_steps: int = 4  # the last round's student; start_steps / target_steps must be a power of 2
-    steps_per_round: int = 1000
+    steps_per_round: int = 350  # 3 rounds (32→16→8→4) ≈ the 1,000 steps each flash student gets
     guidance_scale: float = 4.0  # CFG of the first round's teacher (the original model), baked into every student
     batch_size: int = 32
     learning_rate: float = 5e-5
