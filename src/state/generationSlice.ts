@@ -49,9 +49,7 @@ export const createGenerationSlice =
         const engine = deps.engine;
         if (!engine) return;
         const { bundle, backendPref } = get();
-        deps.setSearch(
-          toSearch({ prompt: req.prompt, seed: String(req.seed), steps: req.variant.steps, model: req.variant.model, nc: req.variant.noiseCorrection, bundle: bundle?.id, backend: backendPref }),
-        );
+        const search = toSearch({ prompt: req.prompt, seed: String(req.seed), steps: req.variant.steps, model: req.variant.model, nc: req.variant.noiseCorrection, bundle: bundle?.id, backend: backendPref });
         set({ status: 'running', error: null, step: null });
         const job = engine.generate(req.prompt, req.seed, [req.variant], {
           onStep: (_v, step) => {
@@ -78,7 +76,12 @@ export const createGenerationSlice =
           // A superseded job's "cancelled" must not overwrite the newer job's state.
           if (jobId !== job.id) return;
           jobId = null;
-          if (r.ok) set({ status: 'done', step: null });
+          if (r.ok) {
+            set({ status: 'done', step: null });
+            // The URL names the image on screen. Not at the click: history.replaceState costs the browser's
+            // main thread ~10 ms right when the worker starts, which made flash-1 ~1.25× slower (BENCH_FIXES.md).
+            deps.setSearch(search);
+          }
           else set({ status: r.error.kind === 'cancelled' ? 'idle' : 'error', error: r.error.kind === 'cancelled' ? null : r.error, step: null });
         });
       },

@@ -1,4 +1,5 @@
-import { appStore, useAppStore } from '../state/store';
+import { useAppStore } from '../state/store';
+import { BusyBar } from './BusyBar';
 import { ErrorBanner } from './ErrorBanner';
 import { PixelCanvas } from './PixelCanvas';
 import { recordPaint } from './perfLog';
@@ -8,10 +9,8 @@ import { Timings } from './Timings';
 export function ImagePanel() {
   const current = useAppStore((s) => s.current);
   const status = useAppStore((s) => s.status);
-  const step = useAppStore((s) => s.step);
   const error = useAppStore((s) => s.error);
   const out = current?.output;
-  const { cancelGeneration } = appStore.getState();
   const onPainted = (paintMs: number, paintedAt: number): void => {
     if (current) recordPaint({ key: current.key, seed: current.seed, unetId: current.output.unetId, paintedAt, paintMs, timings: current.output.timings, profile: current.output.profile });
   };
@@ -20,17 +19,7 @@ export function ImagePanel() {
     <section className="card image-panel" aria-label="Result" aria-busy={status === 'running'}>
       <div className="frame" data-status={status}>
         {out ? <PixelCanvas image={out.image} label={label} testId="result" className="main-image" onPainted={onPainted} /> : <div className="placeholder">Your image appears here</div>}
-        {status === 'running' && (
-          <div className="busy" data-testid="busy">
-            <span className="step-bar" aria-hidden="true">
-              <span style={{ width: `${step ? (100 * (step.index + 1)) / step.total : 0}%` }} />
-            </span>
-            {step ? `Step ${step.index + 1} of ${step.total}` : 'Preparing…'}
-            <button type="button" className="link on-dark" onClick={cancelGeneration}>
-              Cancel
-            </button>
-          </div>
-        )}
+        {status === 'running' && <BusyBar />}
       </div>
       <ErrorBanner error={error} />
       {current && out && (

@@ -3,8 +3,10 @@ import type { UnetSummary } from '../pipeline/pipeline';
 import { flashSteps, hasTeacher } from '../pipeline/variants';
 import { STEP_COUNTS } from '../state/formSlice';
 import { appStore, useAppStore } from '../state/store';
+import { BUSY_DELAY_MS } from './BusyBar';
 import { SeedField } from './SeedField';
 import { Segmented } from './Segmented';
+import { useDelayedFlag } from './useDelayedFlag';
 
 const ABSENT = 'not in this bundle';
 
@@ -27,7 +29,8 @@ export function PromptForm() {
   const model = useAppStore((s) => s.model);
   const nc = useAppStore((s) => s.noiseCorrection);
   const ready = useAppStore((s) => s.modelReady);
-  const running = useAppStore((s) => s.status === 'running');
+  // the label changes only for runs longer than the busy bar's delay: a repaint mid-run costs the worker CPU
+  const running = useDelayedFlag(useAppStore((s) => s.status === 'running'), BUSY_DELAY_MS);
   const unets = useAppStore((s) => (s.load.kind === 'ready' ? s.load.summary.unets : null));
   const notice = useAppStore((s) => s.modelNotice);
   const offered = options(unets);

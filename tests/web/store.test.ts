@@ -96,6 +96,32 @@ describe('store with a fake engine', () => {
     expect(searches).toEqual(['?prompt=a+red+circle&seed=9&steps=3&model=flash&nc=0&bundle=tiny-sd']);
   });
 
+  it('the URL changes when the image is done, not at the click; a failed run leaves it', async () => {
+    const engine = fakeEngine();
+    const finish: ((r: Result<GenerateDone>) => void)[] = [];
+    engine.generate = (_p, _s, variants) => {
+      engine.generated.push(variants);
+      return { id: 99, done: new Promise<Result<GenerateDone>>((resolve) => finish.push(resolve)) };
+    };
+    const searches: string[] = [];
+    const store = createAppStore({ engine, setSearch: (s) => searches.push(s) });
+    await store.getState().loadModelIndex(indexFetch);
+    await settle();
+    store.getState().setPrompt('a red circle');
+    store.getState().requestGenerate();
+    expect(store.getState().status).toBe('running');
+    expect(searches).toEqual([]);
+    finish[0]?.({ ok: true, value: { images: 1 } });
+    await settle();
+    expect(searches).toEqual([expect.stringContaining('prompt=a+red+circle')]);
+    store.getState().setPrompt('a blue star');
+    store.getState().requestGenerate();
+    finish[1]?.({ ok: false, error: { kind: 'internal', message: 'boom' } });
+    await settle();
+    expect(store.getState().status).toBe('error');
+    expect(searches).toHaveLength(1);
+  });
+
   it('a bundle that is not in the index is opened as a folder under /models/', async () => {
     const engine = fakeEngine();
     const store = createAppStore({ engine, setSearch: () => undefined });
