@@ -1,9 +1,12 @@
 /**
- * The one onnxruntime-web instance of the app (transformers.js is built against the same package, see the
- * "overrides" in package.json), behind the Runtime interface. Used from the inference worker only.
+ * onnxruntime-web behind the Runtime interface, used from the inference worker only. Two builds of the same
+ * package: the plain WASM build for WASM sessions, and the WebGPU-capable one (JSEP, which transformers.js is
+ * built against: see "overrides" in package.json) only where a session runs on WebGPU, because the plain build
+ * runs our UNet step ~5% faster (reports/BENCH_FIXES.md). Each build is a separate module with its own `env` and
+ * `Tensor`, loaded on first use.
  */
 
-import * as ort from 'onnxruntime-web';
+import type * as OrtApi from 'onnxruntime-web';
 import type { BackendInfo, GpuAdapterLike } from './backend';
 import { configureOrtEnv } from './ortEnv';
 import type { InputMeta, ModelSession, Runtime, TensorValue } from './runtime';
@@ -15,14 +18,27 @@ export interface RuntimeChoice {
   wasmThreads: number;
   /** where ORT's wasm runtime lives; the app serves it at /ort/ (tests in Node point at node_modules) */
   wasmBase?: string;
+  /** the onnxruntime-web build to use (default: loadOrt for the backend; tests in Node pass the Node build) */
+  load?: () => Promise<Ort>;
 }
 
-/** Device losses of this ORT instance: a lost WebGPU device stays lost for the page's lifetime. */
+export type Ort = typeof OrtApi;
+type OrtTensor = OrtApi.Tensor;
+
+const builds = new Map<BackendInfo['kind'], Promise<Ort>>();
+
+/** The onnxruntime-web build for a backend, imported once. */
+export function loadOrt(kind: BackendInfo['kind']): Promise<Ort> {
+  let build = builds.get(kind);
+  if (!build) {
+    build = kind === 'webgpu' ? import('onnxruntime-web') : (import('onnxruntime-web/wasm') as Promise<Ort>);
+    builds.set(kind, build);
+  }
+  return build;
+}
+
+/** Device losses of the WebGPU build: a lost WebGPU device stays lost for the page's lifetime. */
 let gpuLost: Promise<string> | null = null;
-
-export function ortEnv(): typeof ort.env {
-  return ort.env;
-}
 
 function parseMeta(raw: unknown, names: readonly string[]): InputMeta[] {
   const list = Array.isArray(raw) ? raw : [];
@@ -35,7 +51,7 @@ function parseMeta(raw: unknown, names: readonly string[]): InputMeta[] {
   });
 }
 
-function toOrt(v: TensorValue): ort.Tensor {
+function toOrt(ort: Ort, v: TensorValue): OrtTensor {
   switch (v.type) {
     case 'float32':
       return new ort.Tensor('float32', v.data, v.dims);
@@ -52,7 +68,7 @@ function toOrt(v: TensorValue): ort.Tensor {
   }
 }
 
-function fromOrt(name: string, t: ort.Tensor): TensorValue {
+function fromOrt(name: string, t: OrtTensor): TensorValue {
   const dims = [...t.dims];
   const data: unknown = t.data;
   if (t.type === 'float32' && data instanceof Float32Array) return { type: 'float32', data, dims };
@@ -68,7 +84,8 @@ class OrtSession implements ModelSession {
 
   constructor(
     readonly file: string,
-    private readonly session: ort.InferenceSession,
+    private readonly ort: Ort,
+    private readonly session: OrtApi.InferenceSession,
   ) {
     // inputMetadata exists at runtime in onnxruntime-web 1.22 but is not in its typings yet.
     const meta = session as unknown as { inputMetadata?: unknown; outputMetadata?: unknown };
@@ -77,13 +94,13 @@ class OrtSession implements ModelSession {
   }
 
   async run(feeds: Record<string, TensorValue>): Promise<Record<string, TensorValue>> {
-    const input: Record<string, ort.Tensor> = {};
-    for (const [k, v] of Object.entries(feeds)) input[k] = toOrt(v);
+    const input: Record<string, OrtTensor> = {};
+    for (const [k, v] of Object.entries(feeds)) input[k] = toOrt(this.ort, v);
     const out = await this.session.run(input);
     const result: Record<string, TensorValue> = {};
     for (const [k, v] of Object.entries(out)) {
-      result[k] = fromOrt(k, v as ort.Tensor);
-      (v as ort.Tensor).dispose();
+      result[k] = fromOrt(k, v as OrtTensor);
+      (v as OrtTensor).dispose();
     }
     return result;
   }
@@ -94,15 +111,19 @@ class OrtSession implements ModelSession {
 }
 
 export function createOrtRuntime(choice: RuntimeChoice): Runtime {
-  configureOrtEnv(ort.env, choice.wasmThreads, choice.wasmBase);
   const useGpu = choice.backend.kind === 'webgpu';
-  if (useGpu && choice.adapter) {
-    try {
-      ort.env.webgpu.adapter = choice.adapter as unknown as typeof ort.env.webgpu.adapter;
-    } catch {
-      // already initialised with an adapter (a second load in the same worker): ORT keeps its own
+  // the build, configured before its first session
+  const ready = (choice.load ?? (() => loadOrt(choice.backend.kind)))().then((ort) => {
+    configureOrtEnv(ort.env, choice.wasmThreads, choice.wasmBase);
+    if (useGpu && choice.adapter) {
+      try {
+        ort.env.webgpu.adapter = choice.adapter as unknown as typeof ort.env.webgpu.adapter;
+      } catch {
+        // already initialised with an adapter (a second load in the same worker): ORT keeps its own
+      }
     }
-  }
+    return ort;
+  });
   let watching = false;
   let signalLost: (reason: string) => void = () => undefined;
   // Never settles on WASM.
@@ -110,7 +131,7 @@ export function createOrtRuntime(choice: RuntimeChoice): Runtime {
     if (useGpu) signalLost = resolve;
   });
 
-  const watchDevice = (): void => {
+  const watchDevice = (ort: Ort): void => {
     if (watching) return;
     watching = true;
     // After ORT's WebGPU init, env.webgpu.device is the GPUDevice itself, before it a promise of one.
@@ -125,6 +146,7 @@ export function createOrtRuntime(choice: RuntimeChoice): Runtime {
     backend: choice.backend,
     lost,
     async createSession(bytes, file, externalData = []) {
+      const ort = await ready;
       const session = await ort.InferenceSession.create(bytes, {
         ...(externalData.length > 0 ? { externalData: externalData.map((d) => ({ path: d.path, data: d.data })) } : {}),
         // NCHW: with onnxruntime-web 1.22's default NHWC layout for WebGPU, our diffusers UNet's output is
@@ -132,8 +154,8 @@ export function createOrtRuntime(choice: RuntimeChoice): Runtime {
         executionProviders: [useGpu ? { name: 'webgpu', preferredLayout: 'NCHW' } : 'wasm'],
         graphOptimizationLevel: 'all',
       });
-      if (useGpu) watchDevice();
-      return new OrtSession(file, session);
+      if (useGpu) watchDevice(ort);
+      return new OrtSession(file, ort, session);
     },
   };
 }

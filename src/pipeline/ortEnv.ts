@@ -2,7 +2,7 @@
  * onnxruntime-web settings for this app. Its wasm runtime (ort-wasm-simd-threaded*.{mjs,wasm}) is served
  * from our own origin at /ort/ (vite.config.ts), never a CDN. Importing @huggingface/transformers sets
  * `env.wasm.wasmPaths` to a CDN when it is still unset, so call this after importing both packages and
- * before creating any session (transformers.js and the app share one onnxruntime-web instance).
+ * before creating any session (on each onnxruntime-web build the app loads, see ort.ts).
  */
 
 export const ORT_WASM_BASE = '/ort/';

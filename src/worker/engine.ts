@@ -10,7 +10,7 @@ import { InputError, isAbortError, VocabularyError } from '../pipeline/errors';
 import { browserFileIo, BundleFileError, pruneCache, type FileIo } from '../pipeline/files';
 import { BundleFormatError } from '../pipeline/bundle';
 import { openBundle } from '../pipeline/openBundle';
-import { createOrtRuntime, ortEnv } from '../pipeline/ort';
+import { createOrtRuntime, loadOrt } from '../pipeline/ort';
 import { ORT_WASM_BASE } from '../pipeline/ortEnv';
 import { Pipeline, type GenerateOutput, type GenerateParams } from '../pipeline/pipeline';
 import type { Runtime } from '../pipeline/runtime';
@@ -111,7 +111,7 @@ export class WorkerEngine implements HostEngine {
   /** Diagnostics (?debug in the URL): destroys the WebGPU device as a driver reset would. */
   async loseDevice(): Promise<boolean> {
     if (this.pipeline?.backend.kind !== 'webgpu') return false;
-    const device = (await Promise.resolve(ortEnv().webgpu.device)) as unknown as { destroy(): void };
+    const device = (await Promise.resolve((await loadOrt('webgpu')).env.webgpu.device)) as unknown as { destroy(): void };
     device.destroy();
     return true;
   }

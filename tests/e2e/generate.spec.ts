@@ -286,4 +286,7 @@ test('no request leaves the page origin through a full session', async ({ page, 
   await page.getByLabel('Model bundle').selectOption('tiny-sd');
   await expect(page.getByRole('button', { name: 'Generate' })).toBeEnabled({ timeout: 30_000 });
   expectSameOrigin(urls, new URL(baseURL ?? page.url()).origin);
+  // WASM sessions run on onnxruntime-web's plain WASM build; its WebGPU-capable (JSEP) runtime is never fetched
+  expect(urls.some((u) => u.endsWith('/ort/ort-wasm-simd-threaded.wasm'))).toBe(true);
+  expect(urls.filter((u) => u.includes('.jsep.'))).toEqual([]);
 });

@@ -11,5 +11,6 @@ export function nodeRuntime(): Runtime {
     adapter: null,
     wasmThreads: 1,
     wasmBase: `${pathToFileURL(dist).pathname}/`,
+    load: () => import('onnxruntime-web'), // its Node build (the "node" export condition)
   });
 }
