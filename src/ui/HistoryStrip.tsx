@@ -1,10 +1,12 @@
+import { useDeferredValue } from 'react';
 import { appStore, useAppStore } from '../state/store';
 import { PixelCanvas } from './PixelCanvas';
 import { downloadPng, pngFileName } from './png';
 
 export function HistoryStrip() {
-  const history = useAppStore((s) => s.history);
-  const currentKey = useAppStore((s) => s.current?.key);
+  // deferred: a new image is painted first, its thumbnail in a later render (the worker → page hand-off)
+  const history = useDeferredValue(useAppStore((s) => s.history));
+  const currentKey = useDeferredValue(useAppStore((s) => s.current?.key));
   if (history.length === 0) return null;
   const { showFromHistory, clearHistory } = appStore.getState();
   return (

@@ -1,3 +1,4 @@
+import { useDeferredValue } from 'react';
 import type { StageTiming } from '../pipeline/pipeline';
 
 function ms(v: number): string {
@@ -5,7 +6,9 @@ function ms(v: number): string {
 }
 
 /** Per-stage wall times of one generation; many UNet steps (the teacher) are summarised. */
-export function Timings({ timings }: { timings: StageTiming[] }) {
+export function Timings({ timings: latest }: { timings: StageTiming[] }) {
+  // deferred: the image is painted before its timings table is rebuilt
+  const timings = useDeferredValue(latest);
   const unet = timings.filter((t) => t.stage === 'unet');
   const rows = unet.length > 4 ? [...timings.filter((t) => t.stage !== 'unet'), { stage: 'unet' as const, label: `${unet.length} UNet steps`, ms: unet.reduce((a, t) => a + t.ms, 0) }] : timings;
   const order = ['load', 'tokenize', 'encode', 'unet', 'decode'];
