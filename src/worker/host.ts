@@ -43,6 +43,14 @@ export function toWorkerError(err: unknown): WorkerError {
 
 const cancelled = (why: string): WorkerError => ({ kind: 'cancelled', message: why });
 
+/**
+ * Step progress is posted at most once per this interval, and not in a job's first interval: each message makes
+ * the page re-render and repaint its progress bar on the 2 cores the worker's WASM threads need (the teacher ran
+ * 0.90× end to end without step messages, its time between UNet calls 28.6 → 0.9 ms; reports/BENCH_FIXES.md).
+ * A person reads a bar updated ten times a second as smooth; a run shorter than this shows no progress at all.
+ */
+export const STEP_INTERVAL_MS = 100;
+
 export class InferenceHost {
   private current: { job: Job; ctrl: AbortController } | null = null;
   private queue: Job[] = [];
@@ -50,6 +58,7 @@ export class InferenceHost {
   constructor(
     private readonly engine: HostEngine,
     private readonly post: Post,
+    private readonly stepIntervalMs = STEP_INTERVAL_MS,
   ) {}
 
   /** true while a job runs or waits (tests use it to wait for quiet) */
@@ -112,10 +121,16 @@ export class InferenceHost {
   }
 
   private callbacks(id: number, signal: AbortSignal, variant: () => number): EngineCallbacks {
+    let lastPost = performance.now();
     return {
       signal,
       onProgress: (progress) => this.post({ id, type: 'progress', progress }),
-      onStep: (step) => this.post({ id, type: 'step', variant: variant(), step }),
+      onStep: (step) => {
+        const now = performance.now();
+        if (now - lastPost < this.stepIntervalMs) return;
+        lastPost = now;
+        this.post({ id, type: 'step', variant: variant(), step });
+      },
       onBackend: (backend, reason) => this.post({ id, type: 'backend', backend, reason }),
     };
   }

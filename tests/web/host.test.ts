@@ -41,13 +41,17 @@ class FakeEngine implements HostEngine {
 }
 
 /** Host and client wired back to back, as the worker boundary would (asynchronously). */
-function wire(engine = new FakeEngine()): { client: InferenceClient; engine: FakeEngine; events: WorkerEvent[] } {
+function wire(engine = new FakeEngine(), stepIntervalMs = 0): { client: InferenceClient; engine: FakeEngine; events: WorkerEvent[] } {
   const events: WorkerEvent[] = [];
   let toPage: ((e: MessageEvent<WorkerEvent>) => void) | null = null;
-  const host = new InferenceHost(engine, (e) => {
-    events.push(e);
-    queueMicrotask(() => toPage?.({ data: e } as MessageEvent<WorkerEvent>));
-  });
+  const host = new InferenceHost(
+    engine,
+    (e) => {
+      events.push(e);
+      queueMicrotask(() => toPage?.({ data: e } as MessageEvent<WorkerEvent>));
+    },
+    stepIntervalMs,
+  );
   const worker: WorkerLike = {
     postMessage: (m: WorkerRequest) => queueMicrotask(() => host.handle(m)),
     addEventListener: ((type: string, l: (e: MessageEvent<WorkerEvent>) => void) => {
@@ -93,6 +97,17 @@ describe('inference worker protocol', () => {
     const r = await job.done;
     expect(r).toEqual({ ok: false, error: { kind: 'cancelled', message: 'Cancelled.' } });
     expect(steps.length).toBeLessThan(3);
+  });
+
+  it('step progress is throttled: a job shorter than the interval posts none', async () => {
+    for (const [intervalMs, expected] of [[0, [0, 1, 2]], [60_000, []]] as const) {
+      const { client } = wire(new FakeEngine(), intervalMs);
+      await client.load('/models/a/', 'auto', flash(3)).done;
+      const steps: number[] = [];
+      const r = await client.generate('p', 1, [flash(3)], { onStep: (_v, s) => steps.push(s.index) }).done;
+      expect(r.ok).toBe(true);
+      expect(steps).toEqual(expected);
+    }
   });
 
   it('a generate sent during a load waits for it; a comparison yields one image per variant', async () => {
