@@ -175,12 +175,24 @@ def parse_args(argv=None):
     p.add_argument("--student", action="append", default=[], metavar="ID=FOLDER",
                    help="a distilled UNet folder (diffusers UNet + recipe.json) to ship as unet-ID")
     p.add_argument("--students-from", default=None, metavar="RUNS",
-                   help="the runs folder of `distill reproduce`: ships its flash-1/2/3 students of this teacher "
-                        "(RUNS/teacher-<hash>/flash-K/unet) that exist")
+                   help="the runs folder of `distill reproduce`: ships the runs named in reproduce.SHIPPED_STUDENTS "
+                        "for this teacher (RUNS/teacher-<hash>/<run>/unet) that exist, as unet-flash-1/2/3")
     p.add_argument("--teacher-steps", type=int, default=25, help="teacher recipe: DPM-Solver++ steps")
     p.add_argument("--guidance-scale", type=float, default=4.0, help="teacher recipe: CFG scale")
     p.add_argument("--fp32-weights", action="store_true", help="store weights as fp32 (default: fp16 storage, fp32 compute)")
     return p.parse_args(argv)
+
+
+def distillation_record(unet_folder: str) -> dict:
+    """How a student was trained, for the manifest: its run folder's name, step and config (from the run's
+    checkpoint beside the UNet folder, when there is one)."""
+    from .checkpoint import load_checkpoint
+    ckpt_path = os.path.join(os.path.dirname(os.path.normpath(unet_folder)), "ckpt.pt")
+    if not os.path.exists(ckpt_path):
+        return {}
+    ckpt = load_checkpoint(ckpt_path)
+    return {"distillation": {"run": os.path.basename(os.path.dirname(ckpt_path)), "method": ckpt.get("kind"),
+                             "step": ckpt.get("step"), "config": ckpt["config"]}}
 
 
 PARITY_TOLERANCE = 1e-3  # fp32 compute: anything above this (or NaN) is a broken graph, not rounding
@@ -189,13 +201,16 @@ PARITY_TOLERANCE = 1e-3  # fp32 compute: anything above this (or NaN) is a broke
 def main(args) -> dict:
     students = list(args.student)
     if args.students_from:
-        from .reproduce import teacher_run_id
+        from .reproduce import SHIPPED_STUDENTS, teacher_run_id
         runs = os.path.join(args.students_from, teacher_run_id(args.teacher))
-        found = [f"flash-{k}={os.path.join(runs, f'flash-{k}', 'unet')}" for k in (1, 2, 3)
-                 if os.path.exists(os.path.join(runs, f"flash-{k}", "unet", "recipe.json"))]
+        found = {sid: os.path.join(runs, run, "unet") for sid, run in SHIPPED_STUDENTS.items()
+                 if os.path.exists(os.path.join(runs, run, "unet", "recipe.json"))}
         if not found:
-            raise ValueError(f"--students-from {args.students_from}: no flash-1/2/3 students of this teacher in {runs}")
-        students += found
+            raise ValueError(f"--students-from {args.students_from}: none of the students {SHIPPED_STUDENTS} of this "
+                             f"teacher in {runs}")
+        for sid in sorted(set(SHIPPED_STUDENTS) - set(found)):
+            print(f"not shipping {sid}: {os.path.join(runs, SHIPPED_STUDENTS[sid])} has no trained student")
+        students += [f"{sid}={folder}" for sid, folder in found.items()]
     pipe = load_pipeline(args.teacher)
     fp16 = not args.fp32_weights
     # build next to the target and swap in at the end: a failed export leaves the shipped bundle as it was
@@ -214,7 +229,7 @@ def main(args) -> dict:
         unet = UNet2DConditionModel.from_pretrained(folder)
         rel = f"unet-{sid}/model.onnx"
         parity[f"unet-{sid}"] = export_unet(unet.eval(), os.path.join(staging, rel), pipe.text_encoder.config.hidden_size, fp16)
-        unets.append({"id": sid, "path": rel, "recipe": recipe})
+        unets.append({"id": sid, "path": rel, "recipe": recipe, **distillation_record(folder)})
     bad = {k: v for k, v in parity.items() if not np.isfinite(v) or v > PARITY_TOLERANCE}
     if bad:
         raise ValueError(f"onnxruntime disagrees with PyTorch beyond {PARITY_TOLERANCE} (max abs diff): {bad}; "

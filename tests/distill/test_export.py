@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from distill import export
+from distill.checkpoint import save_atomic
 from distill.fixtures import tiny_random_pipeline, write_tiny_sd_fixture
 from distill.onnx_utils import run_onnx
 from distill.pipeline import load_pipeline
-from distill.reproduce import teacher_run_id
+from distill.reproduce import SHIPPED_STUDENTS, teacher_run_id
 
 
 @pytest.fixture(scope="module")
@@ -18,21 +19,31 @@ def bundle(tmp_path_factory):
     base = tmp_path_factory.mktemp("export")
     tiny_random_pipeline().save_pretrained(base / "teacher")
     # a student where `distill reproduce` leaves it: runs/teacher-<hash>/flash-1/unet
-    student_dir = base / "runs" / teacher_run_id(str(base / "teacher")) / "flash-1" / "unet"
+    student_dir = base / "runs" / teacher_run_id(str(base / "teacher")) / SHIPPED_STUDENTS["flash-1"] / "unet"
     tiny_random_pipeline(seed=1).unet.save_pretrained(student_dir)
     (student_dir / "recipe.json").write_text(json.dumps({"sampler": "ddim", "timesteps": [999], "guidance_scale": 1.0,
                                                         "noise_correction": True}))
+    save_atomic({"kind": "flash", "config": {"student_steps": 1, "gamma": [[-1, 500]]}, "step": 3},
+                str(student_dir.parent / "ckpt.pt"))
     args = export.parse_args(["--teacher", str(base / "teacher"), "--out", str(base / "bundle"),
                               "--students-from", str(base / "runs")])
     manifest = export.main(args)
     return base, manifest
 
 
+def test_shipped_students_record_how_they_were_trained(bundle):
+    _, manifest = bundle
+    (student,) = [u for u in manifest["unets"] if u["id"] == "flash-1"]
+    assert student["distillation"] == {"run": SHIPPED_STUDENTS["flash-1"], "method": "flash", "step": 3,
+                                       "config": {"student_steps": 1, "gamma": [[-1, 500]]}}
+    assert "distillation" not in next(u for u in manifest["unets"] if u["id"] == "teacher")
+
+
 def test_students_from_a_runs_folder_without_students_is_an_error(bundle, tmp_path):
     base, _ = bundle
     args = export.parse_args(["--teacher", str(base / "teacher"), "--out", str(tmp_path / "b"),
                               "--students-from", str(tmp_path)])
-    with pytest.raises(ValueError, match="no flash-1/2/3 students of this teacher"):
+    with pytest.raises(ValueError, match="none of the students"):
         export.main(args)
     assert not (tmp_path / "b").exists()
 

@@ -41,11 +41,12 @@ def test_few_step_srl_ablations_differ_from_their_students_only_in_srl():
         row = next(r for r in reproduce.ROWS if r.name == f"flash-{k}-no-srl")
         assert row.steps == k and row.training.command == student.training.command
         assert row.training.overrides == (*student.training.overrides, "srl=false")
-    gamma = next(r for r in reproduce.ROWS if r.name == "flash-2-gamma200")
-    assert reproduce.planned_steps(gamma.training, argparse.Namespace(set=[])) == 1000  # its overrides parse
+    for name in ("flash-2-gamma200", "flash-1-gamma500"):
+        gamma = next(r for r in reproduce.ROWS if r.name == name)
+        assert reproduce.planned_steps(gamma.training, argparse.Namespace(set=[])) == 1000  # its overrides parse
     r = {"fd": 3.5, "clip_score": 70.0, "accuracy": {"all": 0.25}, "accuracy_std_over_seeds": {"all": 0.01}}
     lines = reproduce.few_step_table({"flash-1": r})
-    assert sum("not run" in line for line in lines) == 4 and any("| 1 | 3.50 | 70.00 | 25.0 ± 1.0 |" in line for line in lines)
+    assert sum("not run" in line for line in lines) == 5 and any("| 1 | 3.50 | 70.00 | 25.0 ± 1.0 |" in line for line in lines)
 
 
 def test_noise_correction_sampling_row_reuses_flash3_weights():
