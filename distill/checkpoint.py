@@ -29,10 +29,12 @@ def save_atomic(obj: dict, path: str) -> None:
         raise
 
 
-def load_checkpoint(path: str, expected_config: dict | None = None, kind: str | None = None) -> dict:
-    """Loads a checkpoint; a corrupt file, another stage's file or a config mismatch is an error."""
+def load_checkpoint(path: str, expected_config: dict | None = None, kind: str | None = None,
+                    mmap: bool = False) -> dict:
+    """Loads a checkpoint; a corrupt file, another stage's file or a config mismatch is an error. mmap: tensors stay
+    on disk until touched (for reading only the config and step of a large checkpoint)."""
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        ckpt = torch.load(path, map_location="cpu", weights_only=False, mmap=mmap)
     except Exception as e:  # torch raises several types for truncated or foreign files
         raise ValueError(f"checkpoint {path} is corrupt or unreadable ({type(e).__name__}: {e}); "
                          "move it away to start over") from e

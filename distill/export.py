@@ -187,12 +187,13 @@ def distillation_record(unet_folder: str) -> dict:
     """How a student was trained, for the manifest: its run folder's name, step and config (from the run's
     checkpoint beside the UNet folder, when there is one)."""
     from .checkpoint import load_checkpoint
-    ckpt_path = os.path.join(os.path.dirname(os.path.normpath(unet_folder)), "ckpt.pt")
+    ckpt_path = os.path.join(os.path.dirname(os.path.abspath(unet_folder)), "ckpt.pt")
     if not os.path.exists(ckpt_path):
         return {}
-    ckpt = load_checkpoint(ckpt_path)
-    return {"distillation": {"run": os.path.basename(os.path.dirname(ckpt_path)), "method": ckpt.get("kind"),
-                             "step": ckpt.get("step"), "config": ckpt["config"]}}
+    ckpt = load_checkpoint(ckpt_path, mmap=True)
+    record = {"run": os.path.basename(os.path.dirname(ckpt_path)), "method": ckpt.get("kind"),
+              "step": ckpt.get("step"), "config": ckpt["config"]}
+    return {"distillation": json.loads(json.dumps(record, allow_nan=False))}  # as manifest.json will hold it
 
 
 PARITY_TOLERANCE = 1e-3  # fp32 compute: anything above this (or NaN) is a broken graph, not rounding
@@ -211,6 +212,9 @@ def main(args) -> dict:
         for sid in sorted(set(SHIPPED_STUDENTS) - set(found)):
             print(f"not shipping {sid}: {os.path.join(runs, SHIPPED_STUDENTS[sid])} has no trained student")
         students += [f"{sid}={folder}" for sid, folder in found.items()]
+    ids = [item.split("=", 1)[0] for item in students]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"student ids given twice (--student and --students-from together?): {ids}")
     pipe = load_pipeline(args.teacher)
     fp16 = not args.fp32_weights
     # build next to the target and swap in at the end: a failed export leaves the shipped bundle as it was

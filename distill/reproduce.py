@@ -74,22 +74,22 @@ TABLE3 = [Row(run, system, 3, {}, _flash(run, 3, switch)) for run, system, switc
 # noise correction is also a sampler option: the same flash-3 weights sampled without it
 SAMPLING_ABLATIONS = [Row("flash-3-sampled-no-nc", "sampled w/o noise correction", 3, {"noise_correction": False},
                           FLASH[3])]
+# what `export --students-from` ships as unet-flash-k: per step count the best run on the dev prompts that keeps
+# every component of the method (backward distillation, SRL, noise correction, discriminator); at 1 and 2 steps
+# that is a lower γ for the last step than the paper's (numbers: RESULTS.md, "Beyond the paper")
+SHIPPED_STUDENTS = {"flash-1": "flash-1-gamma500", "flash-2": "flash-2-gamma200", "flash-3": "flash-3"}
 # beyond the paper: the same SRL switch on the 1- and 2-step students, whose SRL target at t=999 starts from
 # γ(999)=990, where almost nothing of the student's input noise is left to condition the teacher on
 FEW_STEP_ABLATIONS = [Row(f"flash-{k}-no-srl", "w/o SRL (Eq. 7 target)", k, {}, _flash(f"flash-{k}-no-srl", k, "srl=false"))
                       for k in (1, 2)]
 # and the 2-step student with its last step (t=666) shifted like flash-3's last step (t=500): γ = 200, a detail target
 FEW_STEP_ABLATIONS.append(Row("flash-2-gamma200", "SRL with γ(t ≤ 900) = 200 (the paper's: 950)", 2, {},
-                              _flash("flash-2-gamma200", 2, "gamma=[[900,990],[-1,200]]")))
+                              _flash("flash-2-gamma200", 2, "gamma=[[900,990],[-1,200]]"), main=True))
 # and the 1-step student with γ(999) = 500: low enough that a sharp, prompt-true x̂0 is nearly a fixed point of the
 # teacher's refinement (unlike a blurry mean), high enough (SNR 0.38) for the teacher's CFG to correct colour and layout
 FEW_STEP_ABLATIONS.append(Row("flash-1-gamma500", "SRL with γ(999) = 500 (the paper's: 990)", 1, {},
-                              _flash("flash-1-gamma500", 1, "gamma=[[-1,500]]")))
+                              _flash("flash-1-gamma500", 1, "gamma=[[-1,500]]"), main=True))
 ROWS = TABLE1 + TABLE3 + SAMPLING_ABLATIONS + FEW_STEP_ABLATIONS
-# what `export --students-from` ships as unet-flash-k: per step count the best run on the dev prompts that keeps
-# every component of the method (backward distillation, SRL, noise correction, discriminator); at 1 and 2 steps
-# that is a lower γ for the last step than the paper's (RESULTS.md, "Beyond the paper")
-SHIPPED_STUDENTS = {"flash-1": "flash-1-gamma500", "flash-2": "flash-2-gamma200", "flash-3": "flash-3"}
 # the paper's own figures (Emu; FID on COCO, CLIP score) for the rows that have a counterpart
 PAPER_TABLE1 = {"teacher-dpm25": (35.7, 30.8), "progressive-4": (45.8, 30.2), "add-4": (39.1, 29.6),
                 "lcm-1": (123.3, 24.0), "lcm-2": (67.4, 28.44), "lcm-3": (59.1, 28.94),
@@ -340,6 +340,10 @@ def write_report(args, results: dict[str, dict | None], figures: dict, seconds: 
               "student's own x_t) instead of SRL's re-noised x̂0. The paper's \"w/o SRL\" row drops the reconstruction "
               "loss altogether (\"using only the discriminator\", §5.3), so its 45.9 is not the same experiment.", "",
               "### Beyond the paper: SRL at 1 and 2 steps", ""] + few_step_table(results)
+    lines += ["", "The app's bundle (`export --students-from`) ships " + ", ".join(
+        f"{sid} = run `{run}`" for sid, run in SHIPPED_STUDENTS.items()) + " (`SHIPPED_STUDENTS`): per step count the "
+        "best student that keeps every component of the method. The Table 1 rows named Imagine Flash use the "
+        "paper's γ."]
     lines += ["", "## Quality vs NFE", "", "![quality vs NFE](quality_vs_nfe.png)", ""]
     for figure, (path, columns, prompts) in figures.items():
         title = {"fig5": "Fig. 5 analogue: teacher vs students", "fig7": "Fig. 7 analogue: ablations",

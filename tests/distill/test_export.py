@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from distill import export
-from distill.checkpoint import save_atomic
+from distill.checkpoint import as_dict, save_atomic
+from distill.flash import FlashConfig
 from distill.fixtures import tiny_random_pipeline, write_tiny_sd_fixture
 from distill.onnx_utils import run_onnx
 from distill.pipeline import load_pipeline
@@ -18,12 +19,12 @@ from distill.reproduce import SHIPPED_STUDENTS, teacher_run_id
 def bundle(tmp_path_factory):
     base = tmp_path_factory.mktemp("export")
     tiny_random_pipeline().save_pretrained(base / "teacher")
-    # a student where `distill reproduce` leaves it: runs/teacher-<hash>/flash-1/unet
+    # a student where `distill reproduce` leaves it: runs/teacher-<hash>/<its shipped run>/unet
     student_dir = base / "runs" / teacher_run_id(str(base / "teacher")) / SHIPPED_STUDENTS["flash-1"] / "unet"
     tiny_random_pipeline(seed=1).unet.save_pretrained(student_dir)
     (student_dir / "recipe.json").write_text(json.dumps({"sampler": "ddim", "timesteps": [999], "guidance_scale": 1.0,
                                                         "noise_correction": True}))
-    save_atomic({"kind": "flash", "config": {"student_steps": 1, "gamma": [[-1, 500]]}, "step": 3},
+    save_atomic({"kind": "flash", "config": as_dict(FlashConfig(student_steps=1, gamma=((-1, 500),))), "step": 3},
                 str(student_dir.parent / "ckpt.pt"))
     args = export.parse_args(["--teacher", str(base / "teacher"), "--out", str(base / "bundle"),
                               "--students-from", str(base / "runs")])
@@ -32,11 +33,23 @@ def bundle(tmp_path_factory):
 
 
 def test_shipped_students_record_how_they_were_trained(bundle):
-    _, manifest = bundle
+    base, manifest = bundle
+    assert json.loads((base / "bundle" / "manifest.json").read_text()) == manifest
     (student,) = [u for u in manifest["unets"] if u["id"] == "flash-1"]
-    assert student["distillation"] == {"run": SHIPPED_STUDENTS["flash-1"], "method": "flash", "step": 3,
-                                       "config": {"student_steps": 1, "gamma": [[-1, 500]]}}
+    record = student["distillation"]
+    assert (record["run"], record["method"], record["step"]) == (SHIPPED_STUDENTS["flash-1"], "flash", 3)
+    assert record["config"]["student_steps"] == 1 and record["config"]["gamma"] == [[-1, 500]]
     assert "distillation" not in next(u for u in manifest["unets"] if u["id"] == "teacher")
+
+
+def test_a_student_id_given_twice_is_an_error(bundle, tmp_path):
+    base, _ = bundle
+    folder = base / "runs" / teacher_run_id(str(base / "teacher")) / SHIPPED_STUDENTS["flash-1"] / "unet"
+    args = export.parse_args(["--teacher", str(base / "teacher"), "--out", str(tmp_path / "b"),
+                              "--student", f"flash-1={folder}", "--students-from", str(base / "runs")])
+    with pytest.raises(ValueError, match="student ids given twice"):
+        export.main(args)
+    assert not (tmp_path / "b").exists()
 
 
 def test_students_from_a_runs_folder_without_students_is_an_error(bundle, tmp_path):

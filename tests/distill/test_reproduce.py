@@ -49,6 +49,13 @@ def test_few_step_srl_ablations_differ_from_their_students_only_in_srl():
     assert sum("not run" in line for line in lines) == 5 and any("| 1 | 3.50 | 70.00 | 25.0 ± 1.0 |" in line for line in lines)
 
 
+def test_shipped_students_are_trained_by_rows_that_report_three_seeds():
+    for sid, run in reproduce.SHIPPED_STUDENTS.items():
+        (row,) = [r for r in reproduce.ROWS if r.training and r.training.run == run and not r.recipe]
+        assert row.main and row.training.command == ("distill",)  # an Imagine Flash student, with the spread
+        assert sid == f"flash-{row.steps}" and f"student_steps={row.steps}" in row.training.overrides
+
+
 def test_noise_correction_sampling_row_reuses_flash3_weights():
     (row,) = reproduce.SAMPLING_ABLATIONS
     flash3 = next(r for r in reproduce.ROWS if r.name == "flash-3")

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BundleFormatError } from '../../src/pipeline/bundle';
 import { BundleFileError, readVerifiedFile, verifyBytes, type FileIo } from '../../src/pipeline/files';
@@ -41,6 +42,13 @@ describe('manifest.json', () => {
     expect(spec.unets[0]?.recipe).toMatchObject({ guidanceScale: 4, solverOrder: 2 });
     expect(spec.vocabulary?.words).toContain('circle');
     expect(spec.files?.length).toBe(13);
+  });
+
+  it("reads the shipped bundle's manifest, whose students carry a distillation record", () => {
+    const shipped = JSON.parse(readFileSync(new URL('../../models/shapescenes/manifest.json', import.meta.url), 'utf8')) as { unets: Record<string, unknown>[] };
+    expect(shipped.unets.filter((u) => 'distillation' in u).length).toBeGreaterThan(0);
+    const { spec } = parseManifest(shipped, '/models/shapescenes/');
+    expect(spec.unets.map((u) => u.id)).toEqual(shipped.unets.map((u) => u.id));
   });
 
   it('rejects a bad manifest with an error naming the field', () => {
