@@ -14,9 +14,13 @@ test('@docs screenshot of the app generating with a real bundle', async ({ page 
   await page.setViewportSize({ width: 1280, height: 860 });
   await page.goto(`/?bundle=${bundle}&backend=wasm&model=teacher`);
   await expect(page.getByRole('button', { name: 'Generate' })).toBeEnabled({ timeout: 180_000 });
-  await setOptions(page, { prompt: 'a small red heart above a large blue square on a white background', seed: '3', model: 'Teacher' });
+  await setOptions(page, { prompt: 'a small red heart above a large blue square on a white background', seed: '3', model: 'Flash', steps: 2 });
   await page.getByRole('button', { name: 'Generate' }).click();
   await expect(page.getByTestId('result-info')).toBeVisible({ timeout: 240_000 });
+  await expect(page.getByTestId('busy')).toHaveCount(0, { timeout: 240_000 });
+  // the same prompt and seed at 1, 2, 3 steps and with the teacher
+  await page.getByRole('button', { name: 'Compare steps' }).click();
+  await expect(page.locator('.compare-grid canvas')).toHaveCount(4, { timeout: 240_000 });
   await expect(page.getByTestId('busy')).toHaveCount(0, { timeout: 240_000 });
   await page.screenshot({ path: 'docs/screenshot.png', fullPage: true });
 });
