@@ -296,7 +296,8 @@ def grids(args, results: dict[str, dict | None]) -> dict[str, str]:
     pipe = load_pipeline(args.teacher)
     by_name = {row.name: row for row in ROWS}
     nc_off = {"noise_correction": False}
-    figures = {"fig5": [(n, n, {}) for n in ("teacher-dpm25", "teacher-ddim3", "flash-1", "flash-2", "flash-3")],
+    figures = {"fig5": [(n, n, {}) for n in ("teacher-dpm25", "teacher-ddim3", "flash-1", "flash-2", "flash-3")]
+               + [(f"{sid} as shipped ({run})", run, {}) for sid, run in SHIPPED_STUDENTS.items() if run != sid],
                "fig7": [(n, n, {}) for n in ("flash-3", "flash-3-no-nc", "flash-3-no-disc", "flash-3-no-backward",
                                               "flash-3-no-srl")],
                # the same students and seeds sampled with and without noise correction (1 step: identical)
