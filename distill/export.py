@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from diffusers import DDIMScheduler, UNet2DConditionModel
 
+from .checkpoint import load_checkpoint
 from .data import BACKGROUNDS, COLORS, COUNTS, RELATIONS, SHAPES, SIZES, VOCABULARY
 from .onnx_utils import export_module, file_record, max_abs_diff, round_weights_fp16, run_onnx, store_weights_fp16
 from .pipeline import dpm_solver, load_pipeline
@@ -186,7 +187,6 @@ def parse_args(argv=None):
 def distillation_record(unet_folder: str) -> dict:
     """How a student was trained, for the manifest: its run folder's name, step and config (from the run's
     checkpoint beside the UNet folder, when there is one)."""
-    from .checkpoint import load_checkpoint
     ckpt_path = os.path.join(os.path.dirname(os.path.abspath(unet_folder)), "ckpt.pt")
     if not os.path.exists(ckpt_path):
         return {}
@@ -200,7 +200,11 @@ PARITY_TOLERANCE = 1e-3  # fp32 compute: anything above this (or NaN) is a broke
 
 
 def main(args) -> dict:
-    students = list(args.student)
+    students = []  # (id, UNet folder)
+    for item in args.student:
+        if "=" not in item:
+            raise ValueError(f"--student {item!r} is not ID=FOLDER")
+        students.append(tuple(item.split("=", 1)))
     if args.students_from:
         from .reproduce import SHIPPED_STUDENTS, teacher_run_id
         runs = os.path.join(args.students_from, teacher_run_id(args.teacher))
@@ -211,8 +215,8 @@ def main(args) -> dict:
                              f"teacher in {runs}")
         for sid in sorted(set(SHIPPED_STUDENTS) - set(found)):
             print(f"not shipping {sid}: {os.path.join(runs, SHIPPED_STUDENTS[sid])} has no trained student")
-        students += [f"{sid}={folder}" for sid, folder in found.items()]
-    ids = [item.split("=", 1)[0] for item in students]
+        students += found.items()
+    ids = [sid for sid, _ in students]
     if len(set(ids)) != len(ids):
         raise ValueError(f"student ids given twice (--student and --students-from together?): {ids}")
     pipe = load_pipeline(args.teacher)
@@ -224,10 +228,7 @@ def main(args) -> dict:
         shutil.rmtree(staging)
     parity = export_components(pipe, staging, fp16)
     unets = [{"id": "teacher", "path": "unet/model.onnx", "recipe": teacher_recipe(pipe, args.teacher_steps, args.guidance_scale)}]
-    for item in students:
-        if "=" not in item:
-            raise ValueError(f"--student {item!r} is not ID=FOLDER")
-        sid, folder = item.split("=", 1)
+    for sid, folder in students:
         with open(os.path.join(folder, "recipe.json")) as f:
             recipe = json.load(f)
         unet = UNet2DConditionModel.from_pretrained(folder)
