@@ -15,6 +15,7 @@ COMMANDS = {
     "sample": ("distill.sample_cmd", "sample images from a diffusers SD folder"),
     "distill": ("distill.flash", "Imagine Flash distillation of a teacher into a 1-, 2- or 3-step student"),
     "baseline": ("distill.baselines", "train a Table 1 baseline: progressive distillation, LCM or ADD-style"),
+    "relations": ("distill.relations", "measure whether a teacher's text encoder and UNet read spatial relations"),
     "eval": ("distill.evaluate", "analyzer accuracy per category of a model on a prompt file"),
     "reproduce": ("distill.reproduce", "train, evaluate and report the paper's Tables 1 and 3 (reports/RESULTS.md)"),
     "export": ("distill.export", "export a diffusers SD folder to an ONNX model bundle with parity checks"),

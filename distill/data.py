@@ -317,7 +317,7 @@ def _sample_scene(rng: np.random.Generator, form: str | None) -> Scene:
     return Scene(pick(list(BACKGROUNDS)), _place(rng, specs, relation), relation, form)
 
 
-_OPPOSITE = {"to the left of": "to the right of", "to the right of": "to the left of", "above": "below", "below": "above"}
+OPPOSITE_RELATION = {"to the left of": "to the right of", "to the right of": "to the left of", "above": "below", "below": "above"}
 
 
 def caption(scene: Scene, rng: np.random.Generator, p_size: float = 0.6, p_background: float = 0.6) -> tuple[str, Meaning]:
@@ -333,7 +333,7 @@ def caption(scene: Scene, rng: np.random.Generator, p_size: float = 0.6, p_backg
         objects, relation = list(scene.objects), scene.relation
         if len(objects) == 2 and rng.random() < 0.5:
             objects.reverse()
-            relation = _OPPOSITE[relation] if relation else None
+            relation = OPPOSITE_RELATION[relation] if relation else None
         meaning = Meaning(tuple(spec(o) for o in objects), relation, background)
     return prompt_from_meaning(meaning), meaning
 
@@ -417,7 +417,7 @@ def perturb_meaning(meaning: Meaning, scene: Scene, rng: np.random.Generator, ki
             a, b = objs
             objs = [ObjectSpec(a.color, a.shape, b.size), ObjectSpec(b.color, b.shape, a.size)]
         elif kind == "relation":
-            return Meaning(tuple(objs), _OPPOSITE[meaning.relation], meaning.background)
+            return Meaning(tuple(objs), OPPOSITE_RELATION[meaning.relation], meaning.background)
         elif kind in ("count_color", "count_shape"):
             o = objs[0]
             o = (ObjectSpec(pick(others(o.color, list(COLORS))), o.shape) if kind == "count_color"

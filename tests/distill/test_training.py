@@ -56,6 +56,39 @@ def test_teacher_loss_falls_and_resumes(tiny_runs, tmp_path):
     assert np.mean(l[-5:]) < np.mean(l[10:15])  # and keeps falling in bf16
 
 
+def test_relation_targets_mark_the_states_after_the_relation_word():
+    from distill.models import build_tokenizer, tokenize
+    from distill.train_teacher import RELATION_CLASSES, relation_targets
+    tok = build_tokenizer()
+    ids = tokenize(tok, ["a red circle to the left of a blue star", "a green heart below a pink square",
+                         "a red circle and a blue star", ""])
+    targets = relation_targets(tok, ids)
+    words = tok.convert_ids_to_tokens(ids[0].tolist())
+    left, end = words.index("left"), words.index("<|endoftext|>")
+    assert (targets[0, :left + 1] == -100).all()
+    assert (targets[0, left + 1:end] == RELATION_CLASSES.index("to the right of")).all()  # "of a blue star": right of it
+    assert (targets[0, end:] == RELATION_CLASSES.index("to the left of")).all()  # every end-of-text state
+    end1 = tok.convert_ids_to_tokens(ids[1].tolist()).index("<|endoftext|>")
+    assert (targets[1, end1:] == RELATION_CLASSES.index("below")).all()
+    assert (targets[1, end1 - 3:end1] == RELATION_CLASSES.index("above")).all()
+    assert (targets[2:] == -100).all()  # no relation, no target
+
+
+def test_teacher_relation_loss_falls(tiny_runs, tmp_path):
+    extra = ["--vae-run", str(tiny_runs / "vae"), "--text-run", str(tiny_runs / "text")]
+    out = run_stage(train_teacher, tmp_path / "t", TINY_TEACHER + [
+        "max_steps=20", "relation_loss_weight=1.0", "relation_share=1.0", "text_learning_rate=0.01"], extra)
+    rel = [h["relation_loss"] for h in out["history"] if "relation_loss" in h]
+    assert len(rel) == 20
+    assert np.mean(rel[-5:]) < 0.5 * np.mean(rel[:5])
+
+
+def test_relation_loss_needs_a_trained_text_encoder(tiny_runs, tmp_path):
+    extra = ["--vae-run", str(tiny_runs / "vae"), "--text-run", str(tiny_runs / "text")]
+    with pytest.raises(ValueError, match="text_learning_rate"):
+        run_stage(train_teacher, tmp_path / "t", TINY_TEACHER + ["relation_loss_weight=0.1", "text_learning_rate=0"], extra)
+
+
 def test_resume_after_kill(tmp_path):
     run_dir = tmp_path / "vae"
     cmd = [sys.executable, "-m", "distill", "train-vae", "--run-dir", str(run_dir), "--set", *TINY_VAE,
