@@ -88,11 +88,16 @@ bench-ab: deps-node deps-chromium
 # ---- training the shipped model (hours on this 2-core CPU; every stage resumes where it stopped) ----
 RUNS ?= $(HOME)/.cache/imagine-flash
 CHUNK ?= 60
-.PHONY: train-vae train-text train-teacher bundle
+TEACHER ?= $(RUNS)/teacher-rel/pipeline
+.PHONY: train-vae train-vae-decoder train-text train-teacher train-teacher-relations bundle
 train-vae: deps-python
 	$(PY) -m distill train-vae --config distill/configs/vae.json --run-dir $(RUNS)/vae --max-minutes $(CHUNK)
 	$(PY) -m distill train-vae --config distill/configs/vae_phase2.json --init-from $(RUNS)/vae \
 	  --run-dir $(RUNS)/vae2 --max-minutes $(CHUNK)
+# the decoder alone, on vae2's latents (its encoder frozen): every model trained on vae2 stays valid
+train-vae-decoder: deps-python
+	$(PY) -m distill train-vae --config distill/configs/vae_decoder.json --init-from $(RUNS)/vae2 \
+	  --run-dir $(RUNS)/vae3-decoder --max-minutes $(CHUNK)
 train-text: deps-python
 	$(PY) -m distill train-text --config distill/configs/text.json --run-dir $(RUNS)/text --max-minutes $(CHUNK)
 	$(PY) -m distill train-text --config distill/configs/text_phase2.json --init-text-from $(RUNS)/text \
@@ -100,14 +105,17 @@ train-text: deps-python
 train-teacher: deps-python
 	$(PY) -m distill train-teacher --config distill/configs/teacher.json --vae-run $(RUNS)/vae2 \
 	  --text-run $(RUNS)/text2 --run-dir $(RUNS)/teacher --max-minutes $(CHUNK)
+# phase 2 from phase 1's weights: the relation loss on the text states, more relation scenes, lr decay
+train-teacher-relations: deps-python
+	$(PY) -m distill train-teacher --config distill/configs/teacher_relations.json --vae-run $(RUNS)/vae2 \
+	  --text-run $(RUNS)/text2 --run-dir $(RUNS)/teacher-rel --init-weights $(RUNS)/teacher --max-minutes $(CHUNK)
 bundle: deps-python
-	$(PY) -m distill save-teacher --teacher-run $(RUNS)/teacher --out $(RUNS)/teacher/pipeline
-	$(PY) -m distill export --teacher $(RUNS)/teacher/pipeline --out models/shapescenes --name "ShapeScenes" \
+	$(PY) -m distill save-teacher --teacher-run $(RUNS)/teacher-rel --vae-run $(RUNS)/vae3-decoder --out $(TEACHER)
+	$(PY) -m distill export --teacher $(TEACHER) --out models/shapescenes --name "ShapeScenes" \
 	  $(if $(wildcard $(RUNS)/reproduce),--students-from $(RUNS)/reproduce)
 
 # ---- the paper's Tables 1 and 3 (reports/RESULTS.md): trains every missing student for at most TRAIN_MINUTES
 # per run (resumable: run it again until the report lists nothing as "not yet run"), evaluates with caching ----
-TEACHER ?= $(RUNS)/teacher/pipeline
 TRAIN_MINUTES ?= 60
 .PHONY: reproduce teacher-folder
 reproduce: deps-python teacher-folder

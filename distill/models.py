@@ -152,5 +152,14 @@ def tensor_to_images(x: torch.Tensor):
     return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
+def fingerprint(module: torch.nn.Module) -> str:
+    """sha256 of a module's weights: ties a latent pool and a teacher to the exact VAE they were made with."""
+    import hashlib
+    h = hashlib.sha256()
+    for k, v in sorted(module.state_dict().items()):
+        h.update(k.encode()); h.update(v.detach().cpu().float().numpy().tobytes())
+    return h.hexdigest()
+
+
 def config_dict(cfg) -> dict:
     return asdict(cfg)

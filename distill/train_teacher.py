@@ -25,6 +25,7 @@ from .config import from_dict, load_config
 from .data import OPPOSITE_RELATION, caption, render, sample_scene
 from .models import (TextConfig, UNetConfig, VAEConfig, build_text_encoder, build_tokenizer, build_unet, build_vae,
                      images_to_tensor, make_noise_scheduler, tokenize)
+from .train_vae import latent_space_id
 
 
 @dataclass
@@ -147,15 +148,6 @@ def split_teacher_state(state: dict) -> tuple[dict, dict]:
     return unet, text
 
 
-def fingerprint(module: torch.nn.Module) -> str:
-    """sha256 of a module's weights: ties a latent pool and a teacher to the exact VAE they were made with."""
-    import hashlib
-    h = hashlib.sha256()
-    for k, v in sorted(module.state_dict().items()):
-        h.update(k.encode()); h.update(v.detach().cpu().float().numpy().tobytes())
-    return h.hexdigest()
-
-
 def min_snr_weights(scheduler, timesteps: torch.Tensor, gamma: float) -> torch.Tensor:
     """Min-SNR-γ weighting for epsilon prediction (Hang et al. 2023): min(SNR, γ) / SNR."""
     ac = scheduler.alphas_cumprod.to(timesteps.device)[timesteps]
@@ -183,7 +175,7 @@ def main(args) -> dict:
     text_encoder, tokenizer = load_text_encoder(args.text_run)
     scheduler = make_noise_scheduler()
 
-    vae_id = fingerprint(vae)
+    vae_id = latent_space_id(args.vae_run)  # a decoder-only fine-tune of the VAE keeps its encoder's id
     pool_path = os.path.join(args.run_dir, "pool.pt")
     if os.path.exists(pool_path):
         pool = torch.load(pool_path, weights_only=False)

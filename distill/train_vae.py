@@ -16,9 +16,10 @@ from .analyzer import analyze_and_score
 from .accel import make_accelerator
 from .training import RunTimer, add_run_args
 from .checkpoint import as_dict, load_checkpoint, save_atomic
-from .config import load_config
+from .config import from_dict, load_config
 from .data import caption, render, sample_scene
-from .models import VAEConfig, build_vae, images_to_tensor, tensor_to_images
+from .models import VAEConfig, build_vae, fingerprint, images_to_tensor, tensor_to_images
+from .weights import load_stage
 
 
 @dataclass
@@ -33,8 +34,22 @@ class TrainVAEConfig:
     log_every: int = 50
     initial_logvar: float = -8.0
     foreground_weight: float = 1.0
+    # fine-tune only the decoder, the encoder frozen (as SD's ft-MSE decoders were): the latent space stays the
+    # same, so a teacher and students trained on the starting VAE's latents stay valid with the new decoder
+    decoder_only: bool = False
     checkpoint_minutes: float = 3.0
     seed: int = 0
+
+
+def latent_space_id(path: str) -> str:
+    """Which latent space a VAE (run folder or packed weights) encodes into: the fingerprint of the VAE whose
+    encoder it has (itself, unless it is a decoder-only fine-tune)."""
+    stage = load_stage(path, "vae")
+    if "encoder_of" in stage:
+        return stage["encoder_of"]
+    vae = build_vae(from_dict(VAEConfig, stage["config"]["model"]))
+    vae.load_state_dict(stage["model"])
+    return fingerprint(vae)
 
 
 def render_batch(rng: np.random.Generator, n: int):
@@ -81,7 +96,7 @@ class VAELoss(torch.nn.Module):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Train the ShapeScenes VAE (diffusers AutoencoderKL).")
     add_run_args(p, "TrainVAEConfig")
-    p.add_argument("--init-from", default=None, help="a train-vae run folder whose weights start this run "
+    p.add_argument("--init-from", default=None, help="a train-vae run folder or packed VAE weights to start this run from "
                    "(ignored when the run folder has a checkpoint)")
     return p.parse_args(argv)
 
@@ -96,24 +111,31 @@ def main(args) -> dict:
         # start with a near-deterministic posterior (std e^-4): with SD's tiny KL weight the log-variance bias
         # would otherwise crawl down from 0 at ~lr per step while unit noise drowns every latent
         vae.encoder.conv_out.bias[cfg.model.latent_channels:].fill_(cfg.initial_logvar)
-    opt = torch.optim.AdamW(vae.parameters(), lr=cfg.learning_rate, weight_decay=0.0)
+    if cfg.decoder_only:
+        vae.encoder.requires_grad_(False); vae.quant_conv.requires_grad_(False)
+    opt = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=cfg.learning_rate, weight_decay=0.0)
     step, history = 0, []
+    encoder_of = None  # with decoder_only: the fingerprint of the VAE whose latent space this one keeps
     if os.path.exists(ckpt_path):
         ckpt = load_checkpoint(ckpt_path, as_dict(cfg), kind="vae")
         vae.load_state_dict(ckpt["model"]); opt.load_state_dict(ckpt["optimizer"])
-        step, history = ckpt["step"], ckpt["history"]
+        step, history, encoder_of = ckpt["step"], ckpt["history"], ckpt.get("encoder_of")
         accelerator.print(f"resuming {ckpt_path} at step {step}")
     elif args.init_from:
-        vae.load_state_dict(load_checkpoint(os.path.join(args.init_from, "ckpt.pt"), kind="vae")["model"])
+        vae.load_state_dict(load_stage(args.init_from, "vae")["model"])
+        encoder_of = latent_space_id(args.init_from) if cfg.decoder_only else None
         accelerator.print(f"weights from {args.init_from}")
+    elif cfg.decoder_only:
+        raise ValueError("decoder_only fine-tunes a trained VAE's decoder: give --init-from")
     model, opt = accelerator.prepare(VAELoss(vae, cfg.model.kl_weight, cfg.foreground_weight), opt)
     # each process and each resume draws fresh scenes: the domain is infinite, no data order to restore
     rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
 
     def checkpoint():
         if accelerator.is_main_process:
-            save_atomic({"kind": "vae", "config": as_dict(cfg), "model": vae.state_dict(),
-                         "optimizer": opt.state_dict(), "step": step, "history": history}, ckpt_path)
+            save_atomic({"kind": "vae", "config": as_dict(cfg), "model": vae.state_dict(), "optimizer": opt.state_dict(),
+                         "step": step, "history": history, **({"encoder_of": encoder_of} if encoder_of else {})},
+                        ckpt_path)
 
     timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)
     while step < cfg.max_steps:

@@ -31,7 +31,7 @@ def pack(run_dir: str, out: str) -> dict:
     save_file(tensors, tmp)
     os.replace(tmp, os.path.join(out, "model.safetensors"))
     meta = {"kind": kind, "config": ckpt["config"], "step": ckpt["step"], "weights": key, "dtype": str(dtype)}
-    for extra in ("scaling_factor", "vae", "vae_run", "text_run"):
+    for extra in ("scaling_factor", "vae", "vae_run", "text_run", "encoder_of"):
         if extra in ckpt:
             meta[extra] = ckpt[extra]
     with open(os.path.join(out, "config.json"), "w") as f:

@@ -157,6 +157,30 @@ def test_packed_weights_resume_the_teacher_on_a_new_machine(tiny_runs, tmp_path)
         load_vae(str(tmp_path / "packed-teacher"))
 
 
+def test_decoder_only_fine_tune_keeps_the_latent_space(tiny_runs, tmp_path):
+    from distill import save_teacher, weights
+    from distill.train_teacher import load_vae
+    from distill.train_vae import latent_space_id
+    run_stage(train_vae, tmp_path / "dec", TINY_VAE + ["max_steps=4", "decoder_only=true", "learning_rate=0.003"],
+              ["--init-from", str(tiny_runs / "vae")])
+    before, after = load_vae(str(tiny_runs / "vae")).state_dict(), load_vae(str(tmp_path / "dec")).state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith(("encoder.", "quant_conv.")))
+    assert not all(torch.equal(before[k], after[k]) for k in before if k.startswith("decoder."))
+    assert latent_space_id(str(tmp_path / "dec")) == latent_space_id(str(tiny_runs / "vae"))
+    weights.pack(str(tmp_path / "dec"), str(tmp_path / "dec-packed"))  # the id survives packing
+    assert latent_space_id(str(tmp_path / "dec-packed")) == latent_space_id(str(tiny_runs / "vae"))
+    # a teacher trained on the first VAE's latents takes the new decoder, and refuses a VAE with another encoder
+    extra = ["--vae-run", str(tiny_runs / "vae"), "--text-run", str(tiny_runs / "text")]
+    run_stage(train_teacher, tmp_path / "t", TINY_TEACHER + ["max_steps=1"], extra)
+    save_teacher.main(save_teacher.parse_args(["--teacher-run", str(tmp_path / "t"), "--out", str(tmp_path / "sd"),
+                                               "--vae-run", str(tmp_path / "dec-packed")]))
+    run_stage(train_vae, tmp_path / "other", TINY_VAE + ["max_steps=1", "seed=5"])
+    with pytest.raises(ValueError, match="another latent space"):
+        save_teacher.build_teacher_pipeline(str(tmp_path / "t"), vae_run=str(tmp_path / "other"))
+    with pytest.raises(ValueError, match="--init-from"):
+        run_stage(train_vae, tmp_path / "none", TINY_VAE + ["max_steps=1", "decoder_only=true"])
+
+
 def test_teacher_stack_to_sd_folder_and_bundle(tiny_runs, tmp_path):
     from distill import export, save_teacher
     from distill.pipeline import load_pipeline
