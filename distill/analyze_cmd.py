@@ -32,7 +32,7 @@ def main(args) -> None:
         if args.vae_run:
             from .train_teacher import load_vae
             vae = load_vae(args.vae_run)
-        report = calibrate(args.n, vae=vae, dev_prompts=args.dev_prompts)
+        report = calibrate(args.n, vae=vae, dev_prompts=args.dev_prompts, vae_name=args.vae_run)
         write_report(report, args.out_dir)
         print(json.dumps(report, indent=2))
         return

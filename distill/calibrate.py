@@ -12,7 +12,7 @@ from .data import caption, load_prompt_file, perturb_meaning, render, sample_sce
 from .models import images_to_tensor, tensor_to_images
 
 
-def calibrate(n: int = 2000, seed: int = 0, vae=None, dev_prompts: str | None = None) -> dict:
+def calibrate(n: int = 2000, seed: int = 0, vae=None, dev_prompts: str | None = None, vae_name: str | None = None) -> dict:
     rng = np.random.default_rng(seed)
     scenes = [sample_scene(rng) for _ in range(n)]
     images = np.stack([render(s) for s in scenes])
@@ -40,6 +40,7 @@ def calibrate(n: int = 2000, seed: int = 0, vae=None, dev_prompts: str | None = 
         report["vae_reconstruction_accuracy"] = float(np.mean([analyze_and_score(m, im)["overall"]
                                                               for m, im in zip(meanings, recon)]))
         report["vae_psnr"] = float(10 * np.log10(255 ** 2 / mse))
+        report["vae"] = vae_name
     return report
 
 
@@ -47,7 +48,8 @@ def write_report(report: dict, out_dir: str) -> None:
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "analyzer_calibration.json"), "w") as f:
         json.dump(report, f, indent=2)
-    lines = ["# Analyzer calibration", "", "Command: `python -m distill analyze --calibrate` "
+    vae_flag = f" --vae-run {report['vae']}" if report.get("vae") else ""
+    lines = ["# Analyzer calibration", "", f"Command: `python -m distill analyze --calibrate{vae_flag}` "
              f"({report['n']} random scenes, each with a random true caption).", "",
              "| check | goal | measured |", "|---|---|---|",
              f"| ground-truth renders satisfied | ≥ 99.5% | {100 * report['ground_truth_accuracy']:.2f}% |",

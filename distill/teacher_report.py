@@ -62,13 +62,14 @@ def unet_latency(path: str, batch: int = 1, runs: int = 20, threads: int = 2) ->
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Write the teacher-stack report from the run folders and the bundle.")
     p.add_argument("--runs", default=os.path.expanduser("~/.cache/imagine-flash"), help="folder holding the run folders")
-    p.add_argument("--stages", nargs="+", default=["vae", "vae2", "text", "text2", "teacher", "teacher-rel"],
+    p.add_argument("--stages", nargs="+", default=["vae", "vae2", "vae3-decoder", "text", "text2", "teacher", "teacher-rel"],
                    help="run folders under --runs, in training order; missing ones are skipped. The last VAE, text "
                    "and teacher run of the list are the shipped ones")
-    p.add_argument("--relations", nargs="*", default=["reports/relations/teacher-5596.json", "reports/relations/teacher.json"],
+    p.add_argument("--relations", nargs="*", default=["reports/relations/teacher-5596.json", "reports/relations/teacher-10808.json", "reports/relations/teacher-12321.json"],
                    help="reports of `distill relations` to tabulate (missing ones are skipped)")
     p.add_argument("--bundle", default="models/shapescenes", help="exported bundle (for size and latency)")
-    p.add_argument("--eval", default="reports/eval/teacher-dpm25.json", help="JSON written by `distill eval`")
+    p.add_argument("--eval", nargs="+", default=["reports/eval/teacher-dpm25.json", "reports/teacher/eval-dpm25.json"],
+                   help="JSONs written by `distill eval` of teachers, one table row each (missing ones are skipped)")
     p.add_argument("--out", default="reports/TEACHER.md", help="Markdown report to write")
     return p.parse_args(argv)
 
@@ -99,13 +100,21 @@ def main(args) -> None:
                       "| step | " + " | ".join(cats) + " | all |", "|---|" + "---|" * (len(cats) + 1)]
             lines += [f"| {e['step']} | " + " | ".join(f"{100 * e[c]:.0f}%" for c in cats) + f" | {100 * e['all']:.0f}% |"
                       for e in evals]
-    if os.path.exists(args.eval):
-        with open(args.eval) as f:
-            ev = json.load(f)
-        cats = [k for k in ev["accuracy"] if k != "all"]
-        lines += ["", f"Full evaluation (`distill eval`, {ev['images']} images, seeds {ev['seeds']}):", "",
-                  "| " + " | ".join(cats) + " | all |", "|" + "---|" * (len(cats) + 1),
-                  "| " + " | ".join(f"{100 * ev['accuracy'][c]:.1f}%" for c in cats) + f" | {100 * ev['accuracy']['all']:.1f}% |"]
+    evals = [path for path in args.eval if os.path.exists(path)]
+    if evals:
+        rows = []
+        for path in evals:
+            with open(path) as f:
+                ev = json.load(f)
+            rows.append((path, ev))
+        cats = [k for k in rows[0][1]["accuracy"] if k != "all"]
+        lines += ["", "Full evaluation (`distill eval`, DPM-Solver++ 25 steps, CFG 4, the dev prompts; FD against "
+                  "ground-truth renders):", "", "| eval | images | seeds | " + " | ".join(cats) + " | all | FD |",
+                  "|---|---|---|" + "---|" * (len(cats) + 2)]
+        for path, ev in rows:
+            fd = f"{ev['fd']:.2f}" if ev.get("fd") is not None else "–"
+            lines.append(f"| {path} | {ev['images']} | {ev['seeds']} | " + " | ".join(
+                f"{100 * ev['accuracy'][c]:.1f}%" for c in cats) + f" | {100 * ev['accuracy']['all']:.1f}% | {fd} |")
     relations = [r for r in args.relations if os.path.exists(r)]
     if relations:
         lines += ["", "Spatial relations (`distill relations`): a linear probe's held-out accuracy (4 classes) of the "
