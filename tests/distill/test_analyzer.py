@@ -39,3 +39,14 @@ def test_extra_object_fails():
     rng = np.random.default_rng(5)
     scene = scene_for_meaning(parse_prompt("a red circle and a blue square"), rng)
     assert not analyze_and_score(parse_prompt("a red circle"), render(scene))["overall"]
+
+
+def test_calibration_report_names_the_vae_it_measured(tmp_path):
+    from distill.calibrate import calibrate, write_report
+    from distill.fixtures import TINY_VAE
+    from distill.models import build_vae
+    report = calibrate(20, vae=build_vae(TINY_VAE).eval(), vae_name="runs/vae3-decoder")
+    assert report["ground_truth_accuracy"] == 1.0 and report["vae"] == "runs/vae3-decoder"
+    assert 0 <= report["vae_reconstruction_accuracy"] < 0.5  # an untrained VAE reconstructs nothing the analyzer accepts
+    write_report(report, str(tmp_path))
+    assert "--calibrate --vae-run runs/vae3-decoder`" in (tmp_path / "analyzer_calibration.md").read_text()
