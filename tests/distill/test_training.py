@@ -87,6 +87,13 @@ def test_relation_loss_needs_a_trained_text_encoder(tiny_runs, tmp_path):
     extra = ["--vae-run", str(tiny_runs / "vae"), "--text-run", str(tiny_runs / "text")]
     with pytest.raises(ValueError, match="text_learning_rate"):
         run_stage(train_teacher, tmp_path / "t", TINY_TEACHER + ["relation_loss_weight=0.1", "text_learning_rate=0"], extra)
+    # a teacher trained with the relation head continues without it, and back (the head is training-only)
+    from distill import weights
+    run_stage(train_teacher, tmp_path / "rel", TINY_TEACHER + ["max_steps=2", "relation_loss_weight=0.1"], extra)
+    weights.pack(str(tmp_path / "rel"), str(tmp_path / "rel-packed"))
+    plain = run_stage(train_teacher, tmp_path / "plain", TINY_TEACHER + ["max_steps=3"],
+                      extra + ["--init-weights", str(tmp_path / "rel-packed")])
+    assert plain["step"] == 3
 
 
 def test_resume_after_kill(tmp_path):
