@@ -68,7 +68,8 @@ def parse_args(argv=None):
     p.add_argument("--relations", nargs="*", default=["reports/relations/teacher-5596.json", "reports/relations/teacher-10808.json", "reports/relations/teacher-12321.json"],
                    help="reports of `distill relations` to tabulate (missing ones are skipped)")
     p.add_argument("--bundle", default="models/shapescenes", help="exported bundle (for size and latency)")
-    p.add_argument("--eval", nargs="+", default=["reports/eval/teacher-dpm25.json", "reports/teacher/eval-dpm25.json"],
+    p.add_argument("--eval", nargs="+", default=["reports/eval/teacher-dpm25.json", "reports/teacher/eval-dpm25.json",
+                                         "reports/teacher/eval-dpm25-seed2.json"],
                    help="JSONs written by `distill eval` of teachers, one table row each (missing ones are skipped)")
     p.add_argument("--out", default="reports/TEACHER.md", help="Markdown report to write")
     return p.parse_args(argv)
@@ -113,7 +114,8 @@ def main(args) -> None:
                   "|---|---|---|" + "---|" * (len(cats) + 2)]
         for path, ev in rows:
             fd = f"{ev['fd']:.2f}" if ev.get("fd") is not None else "–"
-            lines.append(f"| {path} | {ev['images']} | {ev['seeds']} | " + " | ".join(
+            run = os.path.basename(os.path.dirname(os.path.normpath(ev["model"])))  # the run the pipeline was saved from
+            lines.append(f"| {path} ({run}) | {ev['images']} | {ev['seeds']} | " + " | ".join(
                 f"{100 * ev['accuracy'][c]:.1f}%" for c in cats) + f" | {100 * ev['accuracy']['all']:.1f}% | {fd} |")
     relations = [r for r in args.relations if os.path.exists(r)]
     if relations:
