@@ -30,7 +30,7 @@ def main(args) -> None:
         from .calibrate import calibrate, write_report
         vae = None
         if args.vae_run:
-            from .train_teacher import load_vae
+            from .train_vae import load_vae
             vae = load_vae(args.vae_run)
         report = calibrate(args.n, vae=vae, dev_prompts=args.dev_prompts, vae_name=args.vae_run)
         write_report(report, args.out_dir)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from .analyzer import analyze, score
 from .data import OPPOSITE_RELATION, caption, load_prompt_file, prompt_from_meaning, sample_scene
 from .models import tokenize
-from .train_teacher import RELATION_CLASSES
+from .train_teacher import RELATION_CLASSES, RELATION_WORDS
 from .training import DEV_PROMPTS
 
 
@@ -31,7 +31,7 @@ def relation_states(text_encoder, tokenizer, prompts: list[str]) -> dict[str, to
     """Token states at the relation word, the word before end of text and the first end-of-text token: [N, D] each."""
     ids = tokenize(tokenizer, prompts)  # [N, 77]
     states = torch.cat([text_encoder(ids[i:i + 256])[0] for i in range(0, len(ids), 256)]).float()  # [N, 77, D]
-    words = {tokenizer.convert_tokens_to_ids(w) for w in ("left", "right", "above", "below")}
+    words = {tokenizer.convert_tokens_to_ids(w) for w in RELATION_WORDS}
     at = {"relation word": [], "second object": [], "end of text": []}
     for b, row in enumerate(ids.tolist()):
         end = row.index(tokenizer.eos_token_id, 1)

@@ -9,8 +9,8 @@ from .weights import load_stage
 from .config import from_dict
 from .models import UNetConfig, build_unet
 from .pipeline import assemble_pipeline
-from .train_teacher import load_text_encoder, load_vae, split_teacher_state
-from .train_vae import latent_space_id
+from .train_teacher import load_text_encoder, split_teacher_state
+from .train_vae import load_vae_with_latent_id
 
 
 def build_teacher_pipeline(teacher_run: str, use_ema: bool = True, vae_run: str | None = None,
@@ -18,10 +18,10 @@ def build_teacher_pipeline(teacher_run: str, use_ema: bool = True, vae_run: str 
     """The teacher (a run folder, or packed weights committed by an earlier session) as an SD pipeline."""
     ckpt = load_stage(teacher_run, "teacher")
     vae_run = vae_run or ckpt["vae_run"]
-    if "vae" in ckpt and latent_space_id(vae_run) != ckpt["vae"]:
+    vae, latent_id = load_vae_with_latent_id(vae_run)
+    if "vae" in ckpt and latent_id != ckpt["vae"]:
         raise ValueError(f"the VAE {vae_run} encodes another latent space than the one teacher {teacher_run} was "
                          "trained on (only a decoder-only fine-tune of that VAE may replace it)")
-    vae = load_vae(vae_run)
     vae.register_to_config(scaling_factor=ckpt["scaling_factor"])
     text_encoder, tokenizer = load_text_encoder(text_run or ckpt["text_run"])
     unet = build_unet(from_dict(UNetConfig, ckpt["config"]["model"]))

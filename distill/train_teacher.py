@@ -23,9 +23,9 @@ from .checkpoint import as_dict, load_checkpoint, save_atomic
 from .weights import load_stage
 from .config import from_dict, load_config
 from .data import OPPOSITE_RELATION, caption, render, sample_scene
-from .models import (TextConfig, UNetConfig, VAEConfig, build_text_encoder, build_tokenizer, build_unet, build_vae,
+from .models import (TextConfig, UNetConfig, build_text_encoder, build_tokenizer, build_unet,
                      images_to_tensor, make_noise_scheduler, tokenize)
-from .train_vae import latent_space_id
+from .train_vae import load_vae, load_vae_with_latent_id  # noqa: F401 (load_vae: this module's public API)
 
 
 @dataclass
@@ -62,14 +62,6 @@ class TrainTeacherConfig:
     seed: int = 0
 
 
-def load_vae(path: str):
-    """The trained VAE from a train-vae run folder or its packed weights (distill.weights)."""
-    stage = load_stage(path, "vae")
-    vae = build_vae(from_dict(VAEConfig, stage["config"]["model"]))
-    vae.load_state_dict(stage["model"])
-    return vae.eval().requires_grad_(False)
-
-
 def load_text_encoder(path: str):
     """The tiny-CLIP text tower (CLIPTextModel) and tokenizer from a train-text run folder or packed weights."""
     stage = load_stage(path, "text")
@@ -95,7 +87,7 @@ def build_latent_pool(vae, n: int, seed: int, batch: int = 256):
 
 
 RELATION_CLASSES = ("to the left of", "to the right of", "above", "below")
-_RELATION_WORDS = {"left": 0, "right": 1, "above": 2, "below": 3}  # the one word that tells the relations apart
+RELATION_WORDS = {"left": 0, "right": 1, "above": 2, "below": 3}  # the one word that tells the relations apart
 _OPPOSITE_CLASS = tuple(RELATION_CLASSES.index(OPPOSITE_RELATION[r]) for r in RELATION_CLASSES)
 
 
@@ -103,7 +95,7 @@ def relation_targets(tokenizer, input_ids: torch.Tensor) -> torch.Tensor:
     """[B, L] token ids -> [B, L] relation class per token state (-100: no target). In a prompt with a relation,
     each state between the relation word and the end of text gets the side its (second) object lies on relative
     to the first, and every end-of-text state from the first one on gets the relation of the first to the second."""
-    word_class = {tokenizer.convert_tokens_to_ids(w): c for w, c in _RELATION_WORDS.items()}
+    word_class = {tokenizer.convert_tokens_to_ids(w): c for w, c in RELATION_WORDS.items()}
     eos = tokenizer.eos_token_id
     targets = torch.full_like(input_ids, -100)
     for b, row in enumerate(input_ids.tolist()):
@@ -172,11 +164,10 @@ def main(args) -> dict:
     accelerator = make_accelerator(cfg.mixed_precision)
     torch.manual_seed(cfg.seed + accelerator.process_index)
     os.makedirs(args.run_dir, exist_ok=True)
-    vae = load_vae(args.vae_run)
+    vae, vae_id = load_vae_with_latent_id(args.vae_run)  # a decoder-only fine-tune keeps its encoder's id
     text_encoder, tokenizer = load_text_encoder(args.text_run)
     scheduler = make_noise_scheduler()
 
-    vae_id = latent_space_id(args.vae_run)  # a decoder-only fine-tune of the VAE keeps its encoder's id
     pool_path = os.path.join(args.run_dir, "pool.pt")
     if os.path.exists(pool_path):
         pool = torch.load(pool_path, weights_only=False)

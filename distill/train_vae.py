@@ -41,15 +41,26 @@ class TrainVAEConfig:
     seed: int = 0
 
 
-def latent_space_id(path: str) -> str:
-    """Which latent space a VAE (run folder or packed weights) encodes into: the fingerprint of the VAE whose
-    encoder it has (itself, unless it is a decoder-only fine-tune)."""
+def _latent_id(stage: dict, vae) -> str:
+    """The fingerprint of the VAE whose encoder this one has: its own, unless it is a decoder-only fine-tune."""
+    return stage.get("encoder_of") or fingerprint(vae)
+
+
+def load_vae_with_latent_id(path: str):
+    """The trained VAE (train-vae run folder or packed weights, distill.weights), frozen, and the id of the latent
+    space it encodes into (what latent pools and teachers are keyed by)."""
     stage = load_stage(path, "vae")
-    if "encoder_of" in stage:
-        return stage["encoder_of"]
     vae = build_vae(from_dict(VAEConfig, stage["config"]["model"]))
     vae.load_state_dict(stage["model"])
-    return fingerprint(vae)
+    return vae.eval().requires_grad_(False), _latent_id(stage, vae)
+
+
+def load_vae(path: str):
+    return load_vae_with_latent_id(path)[0]
+
+
+def latent_space_id(path: str) -> str:
+    return load_vae_with_latent_id(path)[1]
 
 
 def render_batch(rng: np.random.Generator, n: int):
@@ -122,8 +133,9 @@ def main(args) -> dict:
         step, history, encoder_of = ckpt["step"], ckpt["history"], ckpt.get("encoder_of")
         accelerator.print(f"resuming {ckpt_path} at step {step}")
     elif args.init_from:
-        vae.load_state_dict(load_stage(args.init_from, "vae")["model"])
-        encoder_of = latent_space_id(args.init_from) if cfg.decoder_only else None
+        stage = load_stage(args.init_from, "vae")
+        vae.load_state_dict(stage["model"])
+        encoder_of = _latent_id(stage, vae) if cfg.decoder_only else None
         accelerator.print(f"weights from {args.init_from}")
     elif cfg.decoder_only:
         raise ValueError("decoder_only fine-tunes a trained VAE's decoder: give --init-from")
