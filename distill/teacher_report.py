@@ -15,6 +15,11 @@ import numpy as np
 from .checkpoint import load_checkpoint
 
 
+def _read_json(path: str) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
 def _last(history: list[dict], key: str) -> dict | None:
     rows = [h for h in history if key in h]
     return rows[-1] if rows else None
@@ -63,9 +68,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Write the teacher-stack report from the run folders and the bundle.")
     p.add_argument("--runs", default=os.path.expanduser("~/.cache/imagine-flash"), help="folder holding the run folders")
     p.add_argument("--stages", nargs="+", default=["vae", "vae2", "vae3-decoder", "text", "text2", "teacher", "teacher-rel"],
-                   help="run folders under --runs, in training order; missing ones are skipped. The last VAE, text "
-                   "and teacher run of the list are the shipped ones")
-    p.add_argument("--relations", nargs="*", default=["reports/relations/teacher-5596.json", "reports/relations/teacher-10808.json", "reports/relations/teacher-12321.json"],
+                   help="run folders under --runs, in training order; missing ones are skipped. The last run of "
+                   "each kind (VAE, text, teacher) is reported in detail")
+    p.add_argument("--relations", nargs="*", default=[f"reports/relations/teacher-{step}.json" for step in (5596, 10808, 12321)],
                    help="reports of `distill relations` to tabulate (missing ones are skipped)")
     p.add_argument("--bundle", default="models/shapescenes", help="exported bundle (for size and latency)")
     p.add_argument("--eval", nargs="+", default=["reports/eval/teacher-dpm25.json", "reports/teacher/eval-dpm25.json",
@@ -101,13 +106,8 @@ def main(args) -> None:
                       "| step | " + " | ".join(cats) + " | all |", "|---|" + "---|" * (len(cats) + 1)]
             lines += [f"| {e['step']} | " + " | ".join(f"{100 * e[c]:.0f}%" for c in cats) + f" | {100 * e['all']:.0f}% |"
                       for e in evals]
-    evals = [path for path in args.eval if os.path.exists(path)]
-    if evals:
-        rows = []
-        for path in evals:
-            with open(path) as f:
-                ev = json.load(f)
-            rows.append((path, ev))
+    rows = [(path, _read_json(path)) for path in args.eval if os.path.exists(path)]
+    if rows:
         cats = [k for k in rows[0][1]["accuracy"] if k != "all"]
         lines += ["", "Full evaluation (`distill eval`, DPM-Solver++ 25 steps, CFG 4, the dev prompts; FD against "
                   "ground-truth renders):", "", "| eval | images | seeds | " + " | ".join(cats) + " | all | FD |",
@@ -117,24 +117,21 @@ def main(args) -> None:
             run = os.path.basename(os.path.dirname(os.path.normpath(ev["model"])))  # the run the pipeline was saved from
             lines.append(f"| {path} ({run}) | {ev['images']} | {ev['seeds']} | " + " | ".join(
                 f"{100 * ev['accuracy'][c]:.1f}%" for c in cats) + f" | {100 * ev['accuracy']['all']:.1f}% | {fd} |")
-    relations = [r for r in args.relations if os.path.exists(r)]
+    relations = [(path, _read_json(path)) for path in args.relations if os.path.exists(path)]
     if relations:
         lines += ["", "Spatial relations (`distill relations`): a linear probe's held-out accuracy (4 classes) of the "
                   "prompt's relation from one text-encoder state, and the teacher on the 100 dev prompts with a relation "
                   "(2 seeds) sampled as asked and reversed, both scored against the asked relation:", "",
                   "| teacher | probe: relation word | probe: second object | probe: end of text | relation holds, asked "
                   "| relation holds, reversed |", "|---|---|---|---|---|---|"]
-        for path in relations:
-            with open(path) as f:
-                rel = json.load(f)
+        for path, rel in relations:
             probe, rev = rel["text_probe"], rel["reversal"]
             lines.append(f"| {os.path.basename(path)[:-5]} | " + " | ".join(f"{100 * v:.1f}%" for v in probe.values())
                          + f" | {100 * rev['asked']['relation_holds_given_objects']:.1f}% | "
                          f"{100 * rev['reversed']['relation_holds_given_objects']:.1f}% |")
     manifest_path = os.path.join(args.bundle, "manifest.json")
     if os.path.exists(manifest_path):
-        with open(manifest_path) as f:
-            manifest = json.load(f)
+        manifest = _read_json(manifest_path)
         total = sum(fr["bytes"] for fr in manifest["files"])
         import onnx
         unet = onnx.load(os.path.join(args.bundle, "unet", "model.onnx"))
