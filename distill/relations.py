@@ -50,9 +50,8 @@ def probe_accuracy(x: torch.Tensor, y: torch.Tensor, n_train: int, steps: int = 
     probe = torch.nn.Linear(x.shape[1], int(y.max()) + 1)
     opt = torch.optim.Adam(probe.parameters(), lr=1e-2)
     for _ in range(steps):
-        with torch.enable_grad():
-            loss = F.cross_entropy(probe(x[:n_train]), y[:n_train])
-            opt.zero_grad(); loss.backward(); opt.step()
+        loss = F.cross_entropy(probe(x[:n_train]), y[:n_train])
+        opt.zero_grad(); loss.backward(); opt.step()
     with torch.no_grad():
         return float((probe(x[n_train:]).argmax(1) == y[n_train:]).float().mean())
 
