@@ -194,6 +194,16 @@ describe('verified loading', () => {
     expect(second).toContain('/models/tiny-bundle/manifest.json');
   });
 
+  it('a load row exactly when the run loaded a model, however long an empty prepare takes', { timeout: 60_000 }, async () => {
+    const pipe = await open('tiny-bundle');
+    expect(await pipe.prepare(['flash-1'])).toBe(true);
+    expect(await pipe.prepare(['flash-1'])).toBe(false);
+    const warm = await pipe.generate(params({ steps: 1 }));
+    expect(warm.timings.map((t) => t.stage)).not.toContain('load');
+    const cold = await pipe.generate(params({ steps: 2 })); // unet-flash-2 is not loaded yet
+    expect(cold.timings.filter((t) => t.stage === 'load')).toHaveLength(1);
+  });
+
   it('a missing file is an error naming it', async () => {
     const io = nodeIo({ alter: {} });
     const missing = { ...io, fetch: (async (u: RequestInfo | URL) => (String(u).endsWith('vae_decoder/model.onnx') ? new Response('', { status: 404 }) : io.fetch(u))) as typeof fetch };
