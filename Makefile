@@ -88,8 +88,8 @@ bench-ab: deps-node deps-chromium
 # ---- training the shipped model (hours on this 2-core CPU; every stage resumes where it stopped) ----
 RUNS ?= $(HOME)/.cache/imagine-flash
 CHUNK ?= 60
-TEACHER ?= $(RUNS)/teacher-rel/pipeline
-.PHONY: train-vae train-vae-decoder train-text train-teacher train-teacher-relations bundle
+TEACHER ?= $(RUNS)/teacher-bal/pipeline
+.PHONY: train-vae train-vae-decoder train-text train-teacher train-teacher-relations train-teacher-balance bundle
 train-vae: deps-python
 	$(PY) -m distill train-vae --config distill/configs/vae.json --run-dir $(RUNS)/vae --max-minutes $(CHUNK)
 	$(PY) -m distill train-vae --config distill/configs/vae_phase2.json --init-from $(RUNS)/vae \
@@ -109,8 +109,15 @@ train-teacher: deps-python
 train-teacher-relations: deps-python
 	$(PY) -m distill train-teacher --config distill/configs/teacher_relations.json --vae-run $(RUNS)/vae2 \
 	  --text-run $(RUNS)/text2 --run-dir $(RUNS)/teacher-rel --init-weights $(RUNS)/teacher --max-minutes $(CHUNK)
-bundle: deps-python
-	$(PY) -m distill save-teacher --teacher-run $(RUNS)/teacher-rel --vae-run $(RUNS)/vae3-decoder --out $(TEACHER)
+# phase 3 from phase 2's weights: a quarter of each batch from relation scenes, batch 128 (run on a GPU in session 7:
+# 1,600 steps in 2.6 min; on this CPU expect about 80 min)
+train-teacher-balance: deps-python
+	$(PY) -m distill train-teacher --config distill/configs/teacher_balance.json --vae-run $(RUNS)/vae3-decoder \
+	  --text-run $(RUNS)/text2 --run-dir $(RUNS)/teacher-bal --init-weights $(RUNS)/teacher-rel --max-minutes $(CHUNK)
+	$(PY) -m distill save-teacher --teacher-run $(RUNS)/teacher-bal --vae-run $(RUNS)/vae3-decoder --out $(TEACHER)
+# the shipped bundle: the teacher folder (from checkpoints/ when no run made one) and the students `reproduce`
+# trained for exactly that teacher
+bundle: deps-python teacher-folder
 	$(PY) -m distill export --teacher $(TEACHER) --out models/shapescenes --name "ShapeScenes" \
 	  $(if $(wildcard $(RUNS)/reproduce),--students-from $(RUNS)/reproduce)
 

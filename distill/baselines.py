@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from diffusers import LCMScheduler
 
 from .accel import make_accelerator
-from .checkpoint import as_dict, load_checkpoint, save_atomic
+from .checkpoint import as_dict, load_checkpoint, refuse_record_only, save_atomic
 from .config import load_config
 from .data import caption
 from .flash import Discriminator, data_latent_pool, unet_encoder_features
@@ -193,6 +193,7 @@ def setup(args, cfg, method: str):
     ac = pipe.scheduler.alphas_cumprod.double().to(dev)  # [1000]
 
     ckpt_path, ckpt, step, history = os.path.join(args.run_dir, "ckpt.pt"), None, 0, []
+    refuse_record_only(args.run_dir)
     if os.path.exists(ckpt_path):
         # the kind names the method: resuming a run with another --method raises here
         ckpt = load_checkpoint(ckpt_path, as_dict(cfg), kind=f"baseline-{method}")

@@ -1,6 +1,7 @@
 """Atomic, validated checkpoints: a plain dict saved with torch.save (nanoGPT style)."""
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import asdict, is_dataclass
@@ -62,3 +63,31 @@ def _norm(v):
 
 def as_dict(cfg) -> dict:
     return asdict(cfg) if is_dataclass(cfg) else dict(cfg)
+
+
+RUN_RECORD = "record.json"  # a finished run brought from another machine: its checkpoint's kind, config and step
+
+
+def read_run_record(run_dir: str) -> dict | None:
+    """kind, config and step (and whatever else it holds) of a run folder: from its ckpt.pt, else from the
+    record.json of a run trained elsewhere whose checkpoint (optimizer state) was not brought along; None if neither."""
+    path = os.path.join(run_dir, "ckpt.pt")
+    if os.path.exists(path):
+        return load_checkpoint(path, mmap=True)
+    path = os.path.join(run_dir, RUN_RECORD)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        record = json.load(f)
+    missing = {"kind", "config", "step"} - set(record)
+    if missing:
+        raise ValueError(f"{path} is not a run record (no {', '.join(sorted(missing))})")
+    return record
+
+
+def refuse_record_only(run_dir: str) -> None:
+    """A run folder holding only a record (trained elsewhere, no optimizer state) cannot be resumed; starting it
+    over would silently replace its student."""
+    if os.path.exists(os.path.join(run_dir, RUN_RECORD)) and not os.path.exists(os.path.join(run_dir, "ckpt.pt")):
+        raise ValueError(f"{run_dir} holds a run trained elsewhere ({RUN_RECORD}, no ckpt.pt): it cannot be resumed "
+                         "and is not started over; use another --run-dir")

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from diffusers import DDIMScheduler, UNet2DConditionModel
 
-from .checkpoint import load_checkpoint
+from .checkpoint import read_run_record
 from .data import BACKGROUNDS, COLORS, COUNTS, RELATIONS, SHAPES, SIZES, VOCABULARY
 from .onnx_utils import export_module, file_record, max_abs_diff, round_weights_fp16, run_onnx, store_weights_fp16
 from .pipeline import dpm_solver, load_pipeline
@@ -186,13 +186,15 @@ def parse_args(argv=None):
 
 def distillation_record(unet_folder: str) -> dict:
     """How a student was trained, for the manifest: its run folder's name, step and config (from the run's
-    checkpoint beside the UNet folder, when there is one)."""
-    ckpt_path = os.path.join(os.path.dirname(os.path.abspath(unet_folder)), "ckpt.pt")
-    if not os.path.exists(ckpt_path):
+    checkpoint or run record beside the UNet folder, when there is one)."""
+    run_dir = os.path.dirname(os.path.abspath(unet_folder))
+    ckpt = read_run_record(run_dir)
+    if ckpt is None:
         return {}
-    ckpt = load_checkpoint(ckpt_path, mmap=True)
-    record = {"run": os.path.basename(os.path.dirname(ckpt_path)), "method": ckpt.get("kind"),
-              "step": ckpt.get("step"), "config": ckpt["config"]}
+    record = {"run": os.path.basename(run_dir), "method": ckpt.get("kind"), "step": ckpt.get("step"),
+              "config": ckpt["config"]}
+    if "trained_on" in ckpt:
+        record["trained_on"] = ckpt["trained_on"]
     return {"distillation": json.loads(json.dumps(record, allow_nan=False))}  # as manifest.json will hold it
 
 

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from .accel import make_accelerator
 from .training import DEV_PROMPTS, RunTimer, add_run_args, eval_subset
-from .checkpoint import as_dict, load_checkpoint, save_atomic
+from .checkpoint import as_dict, load_checkpoint, refuse_record_only, save_atomic
 from .config import load_config
 from .data import caption, render, sample_scene
 from .models import images_to_tensor
@@ -156,6 +156,7 @@ def main(args) -> dict:
     opt_d = torch.optim.AdamW(disc.parameters(), lr=cfg.disc_learning_rate, betas=(0.0, 0.99))
     ckpt_path = os.path.join(args.run_dir, "ckpt.pt")
     step, history = 0, []
+    refuse_record_only(args.run_dir)
     if os.path.exists(ckpt_path):
         ckpt = load_checkpoint(ckpt_path, as_dict(cfg), kind="flash")
         student.load_state_dict(ckpt["student"]); disc.load_state_dict(ckpt["discriminator"])

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .checkpoint import load_checkpoint
+from .checkpoint import read_run_record
 from .evaluate import FEATURES, TEACHER_RECIPE, load_unet
 from .recipes import normalize_recipe
 from .training import DEV_PROMPTS
@@ -102,12 +102,9 @@ PAPER_TABLE3 = {"teacher-dpm25": (35.7, 30.8), "teacher-dpm3": (66.5, 25.6), "fl
 # --- training -------------------------------------------------------------------------------------------------------
 
 def training_state(run_dir: str) -> tuple[int, int] | None:
-    """(step, max_steps) of a run folder's checkpoint, or None when it has none."""
-    path = os.path.join(run_dir, "ckpt.pt")
-    if not os.path.exists(path):
-        return None
-    ckpt = load_checkpoint(path)
-    return ckpt["step"], _total_steps(ckpt["config"])
+    """(step, max_steps) of a run folder's checkpoint (or run record), or None when it has neither."""
+    record = read_run_record(run_dir)
+    return None if record is None else (record["step"], _total_steps(record["config"]))
 
 
 def _total_steps(config: dict) -> int:

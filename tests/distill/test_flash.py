@@ -59,3 +59,26 @@ def test_resumes(teacher_dir, tmp_path):
     run(teacher_dir, tmp_path, "max_steps=2")
     out = run(teacher_dir, tmp_path, "max_steps=4")
     assert out["step"] == 4 and [h["step"] for h in out["history"]] == [1, 2, 3, 4]
+
+
+def test_a_run_trained_elsewhere_is_read_from_its_record_and_never_restarted(teacher_dir, tmp_path):
+    """A student trained on another machine comes back as unet/ + record.json (no optimizer state): export and
+    reproduce read its step and config from the record; training into that folder is refused, not started over."""
+    from distill.checkpoint import RUN_RECORD, read_run_record
+    from distill.export import distillation_record
+    from distill.reproduce import training_state
+    run(teacher_dir, tmp_path, "max_steps=2")
+    ckpt = read_run_record(str(tmp_path))
+    (tmp_path / RUN_RECORD).write_text(json.dumps({"kind": ckpt["kind"], "config": ckpt["config"], "step": 2,
+                                                   "trained_on": "elsewhere"}))
+    (tmp_path / "ckpt.pt").unlink()
+    weights = (tmp_path / "unet" / "diffusion_pytorch_model.safetensors").read_bytes()
+    assert training_state(str(tmp_path)) == (2, 2)
+    record = distillation_record(str(tmp_path / "unet"))["distillation"]
+    assert (record["step"], record["method"], record["trained_on"]) == (2, "flash", "elsewhere")
+    with pytest.raises(ValueError, match="trained elsewhere"):
+        run(teacher_dir, tmp_path, "max_steps=4")
+    assert (tmp_path / "unet" / "diffusion_pytorch_model.safetensors").read_bytes() == weights
+    (tmp_path / RUN_RECORD).write_text(json.dumps({"step": 2}))
+    with pytest.raises(ValueError, match="not a run record"):
+        training_state(str(tmp_path))
