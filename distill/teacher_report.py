@@ -70,12 +70,15 @@ def parse_args(argv=None):
     p.add_argument("--stages", nargs="+", default=["vae", "vae2", "vae3-decoder", "text", "text2", "teacher", "teacher-rel"],
                    help="run folders under --runs, in training order; missing ones are skipped. The last run of "
                    "each kind (VAE, text, teacher) is reported in detail")
-    p.add_argument("--relations", nargs="*", default=[f"reports/relations/teacher-{step}.json" for step in (5596, 10808, 12321)],
+    p.add_argument("--relations", nargs="*", default=[f"reports/relations/teacher-{step}.json" for step in (5596, 10808, 12321, 13921)],
                    help="reports of `distill relations` to tabulate (missing ones are skipped)")
     p.add_argument("--bundle", default="models/shapescenes", help="exported bundle (for size and latency)")
     p.add_argument("--eval", nargs="+", default=["reports/eval/teacher-dpm25.json", "reports/teacher/eval-dpm25.json",
-                                         "reports/teacher/eval-dpm25-seed2.json"],
+                                         "reports/teacher/eval-dpm25-seed2.json", "reports/teacher/eval-bal-dpm25.json"],
                    help="JSONs written by `distill eval` of teachers, one table row each (missing ones are skipped)")
+    p.add_argument("--stage-notes", default="reports/teacher/stages-elsewhere.md",
+                   help="Markdown about stages run on other machines (no run folder here), included after the stage "
+                   "table when it exists")
     p.add_argument("--out", default="reports/TEACHER.md", help="Markdown report to write")
     return p.parse_args(argv)
 
@@ -88,6 +91,9 @@ def main(args) -> None:
     vae_final, text_final, teacher_final = final.get("vae"), final.get("text"), final.get("teacher")
     lines += ["| stage | steps | wall time on this 2-core CPU |", "|---|---|---|"]
     lines += [f"| {n} | {s['step']} | {s['wall_minutes']:.0f} min |" for n, s in stages.items()]
+    if os.path.exists(args.stage_notes):
+        with open(args.stage_notes) as f:
+            lines += ["", f.read().strip()]
     if vae_final in stages and (m := _last(stages[vae_final]["history"], "psnr")):
         lines += ["", f"VAE (step {m['step']}): PSNR {m['psnr']:.1f} dB, analyzer accuracy on reconstructions "
                   f"{100 * m['analyzer_accuracy']:.1f}% (held-out scenes)."]
