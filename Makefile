@@ -125,9 +125,11 @@ bundle: deps-python teacher-folder
 # per run (resumable: run it again until the report lists nothing as "not yet run"), evaluates with caching ----
 TRAIN_MINUTES ?= 60
 .PHONY: reproduce teacher-folder
+# the rows of the shipped teacher (step 13,921) go to their own folder; reports/RESULTS.md holds the previous teacher's
+RESULTS ?= reports/teacher13921
 reproduce: deps-python teacher-folder
 	$(PY) -m distill reproduce --teacher $(TEACHER) --runs $(RUNS)/reproduce --train-minutes $(TRAIN_MINUTES) \
-	  --set mixed_precision=bf16
+	  --set mixed_precision=bf16 --eval-dir $(RESULTS)/eval --report $(RESULTS)/RESULTS.md
 # the committed teacher (checkpoints/) as a diffusers folder when no trained run folder exists on this machine
 teacher-folder: deps-python
 	@[ -f $(TEACHER)/model_index.json ] || $(PY) -m distill save-teacher --teacher-run checkpoints/teacher \
