@@ -330,8 +330,8 @@ export class Pipeline {
     return createTokenizer(tokenizerJson, config, tok.json);
   }
 
-  /** Loads the tokenizer, text encoder, VAE decoder and the UNets of `unetIds` (all files first, then sessions). */
-  /** Loads the tokenizer and every session these UNets need; resolves to whether anything had to be loaded. */
+  /** Loads the tokenizer, text encoder, VAE decoder and the UNets of `unetIds` (all files first, then sessions);
+   * resolves to whether anything had to be loaded. */
   async prepare(unetIds: readonly string[], opts: RunOptions = {}): Promise<boolean> {
     const spec = this.spec;
     const unetPaths = unetIds.map((id) => {
@@ -340,7 +340,7 @@ export class Pipeline {
       return u.path;
     });
     const loadsTokenizer = !this.tokenizer;
-    if (!this.tokenizer) {
+    if (loadsTokenizer) {
       const loading = this.loadTokenizer(opts);
       this.tokenizer = loading;
       loading.catch(() => {
