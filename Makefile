@@ -110,7 +110,7 @@ train-teacher-relations: deps-python
 	$(PY) -m distill train-teacher --config distill/configs/teacher_relations.json --vae-run $(RUNS)/vae2 \
 	  --text-run $(RUNS)/text2 --run-dir $(RUNS)/teacher-rel --init-weights $(RUNS)/teacher --max-minutes $(CHUNK)
 # phase 3 from phase 2's weights: a quarter of each batch from relation scenes, batch 128 (run on a GPU in session 7:
-# 1,600 steps in 2.6 min; on this CPU expect about 80 min)
+# 1,600 steps in about 2.7 min; on this CPU an estimated 80 min)
 train-teacher-balance: deps-python
 	$(PY) -m distill train-teacher --config distill/configs/teacher_balance.json --vae-run $(RUNS)/vae3-decoder \
 	  --text-run $(RUNS)/text2 --run-dir $(RUNS)/teacher-bal --init-weights $(RUNS)/teacher-rel --max-minutes $(CHUNK)
