@@ -183,6 +183,7 @@ def consistency_fn(lcm: LCMScheduler, x_t, eps, t, alphas_cumprod) -> torch.Tens
 
 def setup(args, cfg, method: str):
     """The frozen teacher pieces, the data latent pool, the run's checkpoint (or None) and the batch sampler."""
+    refuse_record_only(args.run_dir)  # before any loading: such a folder is never trained into
     accelerator = make_accelerator(cfg.mixed_precision)
     torch.manual_seed(cfg.seed + accelerator.process_index)
     pipe = load_pipeline(args.teacher)
@@ -193,7 +194,6 @@ def setup(args, cfg, method: str):
     ac = pipe.scheduler.alphas_cumprod.double().to(dev)  # [1000]
 
     ckpt_path, ckpt, step, history = os.path.join(args.run_dir, "ckpt.pt"), None, 0, []
-    refuse_record_only(args.run_dir)
     if os.path.exists(ckpt_path):
         # the kind names the method: resuming a run with another --method raises here
         ckpt = load_checkpoint(ckpt_path, as_dict(cfg), kind=f"baseline-{method}")

@@ -135,6 +135,7 @@ def parse_args(argv=None):
 
 def main(args) -> dict:
     cfg = load_config(FlashConfig, args.config, args.set)
+    refuse_record_only(args.run_dir)  # before any loading: such a folder is never trained into
     accelerator = make_accelerator(cfg.mixed_precision)
     torch.manual_seed(cfg.seed + accelerator.process_index)
     pipe = load_pipeline(args.teacher)
@@ -156,7 +157,6 @@ def main(args) -> dict:
     opt_d = torch.optim.AdamW(disc.parameters(), lr=cfg.disc_learning_rate, betas=(0.0, 0.99))
     ckpt_path = os.path.join(args.run_dir, "ckpt.pt")
     step, history = 0, []
-    refuse_record_only(args.run_dir)
     if os.path.exists(ckpt_path):
         ckpt = load_checkpoint(ckpt_path, as_dict(cfg), kind="flash")
         student.load_state_dict(ckpt["student"]); disc.load_state_dict(ckpt["discriminator"])

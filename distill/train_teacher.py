@@ -25,7 +25,7 @@ from .config import from_dict, load_config
 from .data import OPPOSITE_RELATION, caption, render, sample_scene
 from .models import (TextConfig, UNetConfig, build_text_encoder, build_tokenizer, build_unet,
                      images_to_tensor, make_noise_scheduler, tokenize)
-from .train_vae import load_vae, load_vae_with_latent_id  # noqa: F401 (load_vae: this module's public API)
+from .train_vae import load_vae_with_latent_id
 
 
 @dataclass

@@ -59,10 +59,6 @@ def load_vae(path: str):
     return load_vae_with_latent_id(path)[0]
 
 
-def latent_space_id(path: str) -> str:
-    return load_vae_with_latent_id(path)[1]
-
-
 def render_batch(rng: np.random.Generator, n: int):
     scenes = [sample_scene(rng) for _ in range(n)]
     return scenes, np.stack([render(s) for s in scenes])

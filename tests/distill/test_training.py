@@ -150,7 +150,7 @@ def test_two_cpu_processes_with_accelerate(tmp_path):
 
 def test_packed_weights_resume_the_teacher_on_a_new_machine(tiny_runs, tmp_path):
     from distill import weights
-    from distill.train_teacher import load_vae
+    from distill.train_vae import load_vae
     weights.pack(str(tiny_runs / "vae"), str(tmp_path / "packed-vae"))
     a, b = load_vae(str(tiny_runs / "vae")), load_vae(str(tmp_path / "packed-vae"))
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
@@ -166,16 +166,15 @@ def test_packed_weights_resume_the_teacher_on_a_new_machine(tiny_runs, tmp_path)
 
 def test_decoder_only_fine_tune_keeps_the_latent_space(tiny_runs, tmp_path):
     from distill import save_teacher, weights
-    from distill.train_teacher import load_vae
-    from distill.train_vae import latent_space_id
+    from distill.train_vae import load_vae, load_vae_with_latent_id
     run_stage(train_vae, tmp_path / "dec", TINY_VAE + ["max_steps=4", "decoder_only=true", "learning_rate=0.003"],
               ["--init-from", str(tiny_runs / "vae")])
     before, after = load_vae(str(tiny_runs / "vae")).state_dict(), load_vae(str(tmp_path / "dec")).state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith(("encoder.", "quant_conv.")))
     assert not all(torch.equal(before[k], after[k]) for k in before if k.startswith("decoder."))
-    assert latent_space_id(str(tmp_path / "dec")) == latent_space_id(str(tiny_runs / "vae"))
+    assert load_vae_with_latent_id(str(tmp_path / "dec"))[1] == load_vae_with_latent_id(str(tiny_runs / "vae"))[1]
     weights.pack(str(tmp_path / "dec"), str(tmp_path / "dec-packed"))  # the id survives packing
-    assert latent_space_id(str(tmp_path / "dec-packed")) == latent_space_id(str(tiny_runs / "vae"))
+    assert load_vae_with_latent_id(str(tmp_path / "dec-packed"))[1] == load_vae_with_latent_id(str(tiny_runs / "vae"))[1]
     # a teacher trained on the first VAE's latents takes the new decoder, and refuses a VAE with another encoder
     extra = ["--vae-run", str(tiny_runs / "vae"), "--text-run", str(tiny_runs / "text")]
     run_stage(train_teacher, tmp_path / "t", TINY_TEACHER + ["max_steps=1"], extra)
