@@ -129,7 +129,7 @@ TRAIN_MINUTES ?= 60
 RESULTS ?= reports/teacher13921
 reproduce: deps-python teacher-folder
 	$(PY) -m distill reproduce --teacher $(TEACHER) --runs $(RUNS)/reproduce --train-minutes $(TRAIN_MINUTES) \
-	  --set mixed_precision=bf16 --eval-dir $(RESULTS)/eval --report $(RESULTS)/RESULTS.md
+	  --set mixed_precision=auto --eval-dir $(RESULTS)/eval --report $(RESULTS)/RESULTS.md
 # the committed teacher (checkpoints/) as a diffusers folder when no trained run folder exists on this machine
 teacher-folder: deps-python
 	@[ -f $(TEACHER)/model_index.json ] || $(PY) -m distill save-teacher --teacher-run checkpoints/teacher \

@@ -31,9 +31,11 @@ def save_atomic(obj: dict, path: str) -> None:
 
 
 def load_checkpoint(path: str, expected_config: dict | None = None, kind: str | None = None,
-                    mmap: bool = False) -> dict:
+                    mmap: bool = False, defaults: dict | None = None) -> dict:
     """Loads a checkpoint; a corrupt file, another stage's file or a config mismatch is an error. mmap: tensors stay
-    on disk until touched (for reading only the config and step of a large checkpoint)."""
+    on disk until touched (for reading only the config and step of a large checkpoint). defaults: the config's
+    default values, which a field missing from an older checkpoint had (a field added later keeps old runs
+    resumable while it stays at its default)."""
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False, mmap=mmap)
     except Exception as e:  # torch raises several types for truncated or foreign files
@@ -44,7 +46,7 @@ def load_checkpoint(path: str, expected_config: dict | None = None, kind: str | 
     if kind is not None and ckpt.get("kind") != kind:
         raise ValueError(f"checkpoint {path} is a {ckpt.get('kind')!r} checkpoint, expected {kind!r}")
     if expected_config is not None:
-        saved = ckpt["config"]
+        saved = {**(defaults or {}), **ckpt["config"]}
         diff = {k: (saved.get(k), v) for k, v in expected_config.items()
                 if k not in OPERATIONAL_FIELDS and _norm(saved.get(k)) != _norm(v)}
         if diff:

@@ -24,6 +24,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from diffusers import UNet2DConditionModel
+from diffusers.optimization import get_scheduler
+from diffusers.training_utils import EMAModel
 
 from .accel import make_accelerator
 from .training import DEV_PROMPTS, RunTimer, add_run_args, eval_subset
@@ -42,15 +45,25 @@ STUDENT_TIMESTEPS = {1: (999,), 2: (999, 666), 3: (999, 750, 500)}
 class FlashConfig:
     student_steps: int = 3
     timesteps: tuple[int, ...] = ()  # empty: STUDENT_TIMESTEPS[student_steps]
+    step_counts: tuple[int, ...] = ()  # more step counts the same student learns (one student for 1, 2 and 3 steps)
     backward: bool = True  # False: forward distillation (student input q(x0_data, ε, t))
     srl: bool = True  # False: Eq. 7 target (teacher k steps from the student's own input x_t)
     noise_correction: bool = True  # in the backward trajectory and in the student's recipe
     adversarial_weight: float = 0.1  # 0 disables the discriminator
     teacher_steps: int = 8  # k
     gamma: tuple[tuple[int, int], ...] = ((900, 990), (500, 950), (-1, 200))  # (t above, t_Φ): γ(t>900)=990, …
+    # resolution-aware γ: t_Φ becomes the timestep whose SNR is SNR(γ(t))·shift² (1 = the paper's γ). The same t
+    # destroys more of a small latent than of a large one; Emu's 128² latents vs our 16² suggest a shift of 8.
+    gamma_shift: float = 1.0
+    gamma_shift_above: int = -1  # the shift applies to student timesteps t > this (500: the structure steps only)
     guidance_scale: float = 4.0  # the teacher's CFG in the SRL target
     batch_size: int = 32
-    learning_rate: float = 5e-5  # 2e-4 was unstable (t=500 loss 0.47 vs 0.095 at step 225, session 3)
+    timestep_balance: str = "single"  # "single": one t per batch (the paper's); "split": every t in every batch
+    learning_rate: float = 5e-5  # 2e-4 was unstable (t=500 loss 0.47 vs 0.095 at step 225)
+    lr_schedule: str = "constant"  # any diffusers.optimization scheduler name ("cosine", "linear", …)
+    warmup_steps: int = 0
+    lr_schedule_steps: int = 0  # the schedule's length; 0: max_steps (then a resume that changes max_steps moves it)
+    ema_decay: float = 0.0  # > 0: an EMA of the student's weights, which is what is evaluated and saved
     disc_learning_rate: float = 2e-4
     pool_size: int = 8000  # data latents for the forward ablation and the discriminator's real side
     max_steps: int = 1000
@@ -58,23 +71,67 @@ class FlashConfig:
     eval_prompts_per_category: int = 8
     log_every: int = 25
     checkpoint_minutes: float = 5.0
-    mixed_precision: str = "no"  # "bf16": autocast every UNet pass (operational: a run may switch on resume)
+    mixed_precision: str = "no"  # "bf16", or "auto": bf16 only where the hardware has it (operational)
     seed: int = 0
 
-    def student_timesteps(self) -> tuple[int, ...]:
+    def __post_init__(self):
+        if self.timestep_balance not in ("single", "split"):
+            raise ValueError(f"timestep_balance must be 'single' or 'split', got {self.timestep_balance!r}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.gamma_shift <= 0:
+            raise ValueError(f"gamma_shift must be > 0, got {self.gamma_shift}")
+        unknown = [k for k in (self.student_steps, *self.step_counts) if k not in STUDENT_TIMESTEPS]
+        if unknown or (self.step_counts and self.timesteps):
+            raise ValueError(f"step counts must be among {sorted(STUDENT_TIMESTEPS)} (and step_counts needs the "
+                             f"standard timesteps): {self.student_steps}, {self.step_counts}, {self.timesteps}")
+
+    def student_timesteps(self, steps: int | None = None) -> tuple[int, ...]:
+        if steps is not None and steps != self.student_steps:
+            return STUDENT_TIMESTEPS[steps]
         return tuple(self.timesteps) or STUDENT_TIMESTEPS[self.student_steps]
 
-    def recipe(self) -> dict:
-        return {"sampler": "ddim", "timesteps": list(self.student_timesteps()), "guidance_scale": 1.0,
+    def all_step_counts(self) -> list[int]:
+        return [self.student_steps] + [k for k in self.step_counts if k != self.student_steps]
+
+    def trajectories(self) -> list[tuple[int, ...]]:
+        """Every state a training step may start the student at: a schedule's prefix, ending at the t trained."""
+        out: list[tuple[int, ...]] = []
+        for k in self.all_step_counts():
+            ts = self.student_timesteps(k)
+            out += [ts[: i + 1] for i in range(len(ts)) if ts[: i + 1] not in out]
+        return out
+
+    def recipe(self, steps: int | None = None) -> dict:
+        return {"sampler": "ddim", "timesteps": list(self.student_timesteps(steps)), "guidance_scale": 1.0,
                 "noise_correction": self.noise_correction}
 
 
-def shifted_timestep(t: int, gamma) -> int:
-    """γ(t) of the Shifted Reconstruction Loss (paper §4.2)."""
+def shifted_timestep(t: int, gamma, shift: float = 1.0, shift_above: int = -1, alphas_cumprod=None) -> int:
+    """γ(t) of the Shifted Reconstruction Loss (paper §4.2), optionally moved by a resolution shift: the timestep
+    whose SNR = ᾱ/(1 − ᾱ) is SNR(γ(t))·shift² (shift > 1: less noise, for latents smaller than the paper's)."""
     for above, target in gamma:
         if t > above:
-            return target
-    raise ValueError(f"γ is not defined for t={t}: {gamma}")
+            break
+    else:
+        raise ValueError(f"γ is not defined for t={t}: {gamma}")
+    if shift == 1.0 or t <= shift_above:
+        return target
+    if alphas_cumprod is None:
+        raise ValueError("a γ shift needs the noise schedule (alphas_cumprod)")
+    log_snr = torch.log(alphas_cumprod.double() / (1 - alphas_cumprod.double()))
+    return int(torch.argmin((log_snr - (log_snr[target] + 2 * np.log(shift))).abs()))
+
+
+def batch_groups(trajectories: list[tuple[int, ...]], batch_size: int, balance: str, rng) -> list[tuple[tuple, int]]:
+    """(trajectory, rows) pairs filling one batch: one random trajectory ("single"), or all of them in equal
+    shares ("split"), so every t is in every batch and Adam's statistics and the clip are not set by one t."""
+    if balance == "single":
+        return [(trajectories[int(rng.integers(len(trajectories)))], batch_size)]
+    if batch_size < len(trajectories):
+        raise ValueError(f"batch_size {batch_size} < {len(trajectories)} trajectories: cannot split the batch")
+    sizes = [len(a) for a in np.array_split(np.arange(batch_size), len(trajectories))]
+    return list(zip(trajectories, sizes))
 
 
 def teacher_x0(teacher_model, x_start: torch.Tensor, t_start: int, k: int, alphas_cumprod) -> torch.Tensor:
@@ -130,6 +187,9 @@ def parse_args(argv=None):
     p.add_argument("--teacher", required=True, help="diffusers Stable Diffusion folder of the teacher")
     add_run_args(p, "FlashConfig")
     p.add_argument("--eval-prompts", default=DEV_PROMPTS, help="jsonl prompt file for the periodic evaluation")
+    p.add_argument("--init-student", default=None, metavar="UNET",
+                   help="start a new run from these student weights (a saved unet/ folder, e.g. committed fp16 EMA "
+                        "weights) instead of the teacher's")
     return p.parse_args(argv)
 
 
@@ -146,8 +206,14 @@ def main(args) -> dict:
     for m in (vae, text_encoder, teacher):
         m.to(dev)
     ac = pipe.scheduler.alphas_cumprod.double().to(dev)  # [1000]
-    timesteps = cfg.student_timesteps()
+    trajectories = cfg.trajectories()
+    gamma = {ts[-1]: shifted_timestep(ts[-1], cfg.gamma, cfg.gamma_shift, cfg.gamma_shift_above, ac)
+             for ts in trajectories}
+    accelerator.print(f"student timesteps and their t_Φ = γ(t): {gamma}")
+    ckpt_path = os.path.join(args.run_dir, "ckpt.pt")
     student = copy.deepcopy(teacher).train().requires_grad_(True)
+    if args.init_student and not os.path.exists(ckpt_path):
+        student.load_state_dict(UNet2DConditionModel.from_pretrained(args.init_student).to(dev).state_dict())
     with torch.no_grad():
         probe = unet_encoder_features(teacher, torch.zeros(1, *_latent_shape(teacher), device=dev),
                                       torch.tensor([500.0], device=dev),
@@ -155,13 +221,19 @@ def main(args) -> dict:
     disc = Discriminator(probe.shape[1])
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.learning_rate, weight_decay=0.0)
     opt_d = torch.optim.AdamW(disc.parameters(), lr=cfg.disc_learning_rate, betas=(0.0, 0.99))
-    ckpt_path = os.path.join(args.run_dir, "ckpt.pt")
-    step, history = 0, []
+    lr_sched = get_scheduler(cfg.lr_schedule, opt, num_warmup_steps=cfg.warmup_steps,
+                             num_training_steps=cfg.lr_schedule_steps or cfg.max_steps)
+    ema = EMAModel(student.parameters(), decay=cfg.ema_decay) if cfg.ema_decay > 0 else None
+    step, history, rng_state, init_student = 0, [], None, args.init_student and os.path.abspath(args.init_student)
     if os.path.exists(ckpt_path):
-        ckpt = load_checkpoint(ckpt_path, as_dict(cfg), kind="flash")
+        ckpt = load_checkpoint(ckpt_path, as_dict(cfg), kind="flash", defaults=as_dict(FlashConfig()))
         student.load_state_dict(ckpt["student"]); disc.load_state_dict(ckpt["discriminator"])
         opt.load_state_dict(ckpt["optimizer"]); opt_d.load_state_dict(ckpt["disc_optimizer"])
-        step, history = ckpt["step"], ckpt["history"]
+        if "lr_scheduler" in ckpt:
+            lr_sched.load_state_dict(ckpt["lr_scheduler"])
+        if ema is not None:
+            ema.load_state_dict(ckpt["ema"])
+        step, history, rng_state, init_student = ckpt["step"], ckpt["history"], ckpt.get("rng"), ckpt.get("init_student")
         if ckpt.get("teacher") != os.path.abspath(args.teacher):
             raise ValueError(f"{ckpt_path} distills {ckpt.get('teacher')}, not {os.path.abspath(args.teacher)}; "
                              "use another --run-dir")
@@ -172,6 +244,9 @@ def main(args) -> dict:
     scenes, latents = data_latent_pool(pipe, cfg.pool_size, cfg.seed, dev)  # [N, 4, h, w]
     rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
     torch.manual_seed(int(rng.integers(2**31)))  # noise draws differ after a resume, too
+    if rng_state is not None:  # a checkpoint that saved its random state continues exactly where it stopped
+        rng.bit_generator.state = rng_state["numpy"]
+        torch.set_rng_state(rng_state["torch"])
     uncond_1 = encode_prompts(text_encoder, tokenizer, [""])  # [1, 77, D]
     eval_rows = eval_subset(args.eval_prompts, cfg.eval_prompts_per_category)
 
@@ -179,9 +254,11 @@ def main(args) -> dict:
         if accelerator.is_main_process:
             save_atomic({"kind": "flash", "config": as_dict(cfg), "student": student.state_dict(),
                          "discriminator": disc.state_dict(), "optimizer": opt.state_dict(),
-                         "disc_optimizer": opt_d.state_dict(), "step": step, "history": history,
-                         "teacher": os.path.abspath(args.teacher)}, ckpt_path)
-            save_student(student, cfg, os.path.join(args.run_dir, "unet"))
+                         "disc_optimizer": opt_d.state_dict(), "lr_scheduler": lr_sched.state_dict(),
+                         "ema": ema.state_dict() if ema is not None else None, "step": step, "history": history,
+                         "rng": {"numpy": rng.bit_generator.state, "torch": torch.get_rng_state()},
+                         "teacher": os.path.abspath(args.teacher), "init_student": init_student}, ckpt_path)
+            save_students(averaged(student, ema), cfg, args.run_dir)
 
     timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)
     while step < cfg.max_steps:
@@ -191,37 +268,44 @@ def main(args) -> dict:
         with torch.no_grad():
             cond = encode_prompts(text_encoder, tokenizer, prompts)  # [B, 77, D]
         uncond = uncond_1.expand(b, -1, -1)
-        i = int(rng.integers(len(timesteps)))
-        t = timesteps[i]
+        groups = batch_groups(trajectories, b, cfg.timestep_balance, rng)
+        rows = [slice(sum(n for _, n in groups[:g]), sum(n for _, n in groups[:g + 1])) for g in range(len(groups))]
 
         with accelerator.autocast():  # bf16 UNet passes when mixed_precision is set; losses in fp32
             # 1. the student's input at t: its own trajectory from noise (backward) or forward noising (ablation)
             with torch.no_grad():
-                if cfg.backward:
-                    x_T = torch.randn(b, *latents.shape[1:], device=dev)
-                    x_t = ddim_trajectory(guided(student, cond), x_T, timesteps[: i + 1], alphas_cumprod=ac,
-                                          noise_correction=cfg.noise_correction)
-                else:
-                    x0_data = latents[torch.from_numpy(idx).to(dev)]
-                    a, s = ac[t].sqrt().float(), (1 - ac[t]).sqrt().float()
-                    x_t = a * x0_data + s * torch.randn_like(x0_data)
+                x_t = []
+                for (ts, n), r in zip(groups, rows):
+                    if cfg.backward:
+                        x_T = torch.randn(n, *latents.shape[1:], device=dev)
+                        x_t.append(ddim_trajectory(guided(student, cond[r]), x_T, ts, alphas_cumprod=ac,
+                                                   noise_correction=cfg.noise_correction))
+                    else:
+                        x0_data = latents[torch.from_numpy(idx[r]).to(dev)]
+                        a, s = ac[ts[-1]].sqrt().float(), (1 - ac[ts[-1]]).sqrt().float()
+                        x_t.append(a * x0_data + s * torch.randn_like(x0_data))
+                x_t = torch.cat(x_t)
 
-            # 2. the student's prediction, with gradient
-            tt = torch.full((b,), float(t), device=dev)
+            # 2. the student's prediction, with gradient: one pass for every t of the batch
+            tt = torch.cat([torch.full((n,), float(ts[-1]), device=dev) for ts, n in groups])
             eps = student_ddp(x_t, tt, cond).sample
-            x0_student = predict_x0(x_t, eps, t, ac)  # [B, 4, h, w]
+            x0_student = torch.cat([predict_x0(x_t[r], eps[r], ts[-1], ac) for (ts, _), r in zip(groups, rows)])
 
             # 3. the target: SRL (re-noise stopgrad(x̂0^Θ) to γ(t), k teacher steps) or Eq. 7 (k steps from x_t)
             with torch.no_grad():
-                teacher_model = guided(teacher, cond, uncond, cfg.guidance_scale)
-                if cfg.srl:
-                    t_phi = shifted_timestep(t, cfg.gamma)
-                    a, s = ac[t_phi].sqrt().float(), (1 - ac[t_phi]).sqrt().float()
-                    x_start = a * x0_student.detach() + s * torch.randn_like(x0_student)
-                    target = teacher_x0(teacher_model, x_start, t_phi, cfg.teacher_steps, ac)
-                else:
-                    target = teacher_x0(teacher_model, x_t, t, cfg.teacher_steps, ac)
-            loss_rec = F.mse_loss(x0_student.float(), target.float())
+                target = []
+                for (ts, _), r in zip(groups, rows):
+                    teacher_model = guided(teacher, cond[r], uncond[r], cfg.guidance_scale)
+                    if cfg.srl:
+                        t_phi = gamma[ts[-1]]
+                        a, s = ac[t_phi].sqrt().float(), (1 - ac[t_phi]).sqrt().float()
+                        x_start = a * x0_student[r].detach() + s * torch.randn_like(x0_student[r])
+                        target.append(teacher_x0(teacher_model, x_start, t_phi, cfg.teacher_steps, ac))
+                    else:
+                        target.append(teacher_x0(teacher_model, x_t[r], ts[-1], cfg.teacher_steps, ac))
+                target = torch.cat(target)
+            per_row = (x0_student.float() - target.float()).pow(2).flatten(1).mean(1)  # [B]
+            loss_rec = per_row.mean()
 
             # 4. adversarial: teacher-encoder features of noised real / fake latents; hinge loss
             loss_adv = torch.zeros(())
@@ -237,6 +321,9 @@ def main(args) -> dict:
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(student_ddp.parameters(), 1.0)
         opt.step()
+        lr_sched.step()
+        if ema is not None:
+            ema.step(student.parameters())
 
         loss_d = torch.zeros(())
         if cfg.adversarial_weight > 0:
@@ -251,15 +338,19 @@ def main(args) -> dict:
 
         step += 1
         if step % cfg.log_every == 0 or step == 1:
+            by_t = {str(ts[-1]): round(per_row[r].mean().item(), 5) for (ts, _), r in zip(groups, rows)}
             history.append({"step": step, "loss": loss_rec.item(), "adv": loss_adv.item(), "disc": loss_d.item(),
-                            "t": t, "minutes": timer.minutes()})
-            accelerator.print(f"step {step} t {t} rec {loss_rec.item():.4f} adv {loss_adv.item():.3f} "
+                            "t": groups[0][0][-1], "loss_by_t": by_t, "lr": lr_sched.get_last_lr()[0],
+                            "minutes": timer.minutes()})
+            accelerator.print(f"step {step} rec {loss_rec.item():.4f} {by_t} adv {loss_adv.item():.3f} "
                               f"disc {loss_d.item():.3f} {timer.minutes():.1f} min")
         if step % cfg.eval_every == 0 and accelerator.is_main_process and eval_rows:
-            metrics = evaluate_student(pipe, student.eval(), cfg, eval_rows)
+            model = averaged(student, ema).eval()
+            for k in cfg.all_step_counts():
+                metrics = evaluate_student(pipe, model, cfg.recipe(k), eval_rows)
+                history.append({"step": step, "student_steps": k, **metrics})
+                accelerator.print(f"step {step} eval {k}-step {json.dumps(metrics)}")
             student.train()
-            history.append({"step": step, **metrics})
-            accelerator.print(f"step {step} eval {json.dumps(metrics)}")
         if timer.checkpoint_due():
             checkpoint()
         if timer.out_of_time():
@@ -269,19 +360,32 @@ def main(args) -> dict:
     return {"step": step, "history": history}
 
 
+def averaged(student, ema):
+    """The weights that are evaluated and shipped: the EMA's when there is one."""
+    if ema is None:
+        return student
+    model = copy.deepcopy(student)
+    ema.copy_to(model.parameters())
+    return model
+
+
 def _latent_shape(unet) -> tuple[int, int, int]:
     return unet.config.in_channels, unet.config.sample_size, unet.config.sample_size
 
 
-def save_student(student, cfg: FlashConfig, folder: str) -> None:
-    student.save_pretrained(folder, safe_serialization=True)
-    with open(os.path.join(folder, "recipe.json"), "w") as f:
-        json.dump(cfg.recipe(), f, indent=2)
+def save_students(student, cfg: FlashConfig, run_dir: str) -> None:
+    """unet/ holds the student with its main recipe; a student of several step counts also gets unet-<k>step/
+    per extra count (the same weights, that count's recipe), so each exports as its own bundle UNet."""
+    for k in cfg.all_step_counts():
+        folder = os.path.join(run_dir, "unet" if k == cfg.student_steps else f"unet-{k}step")
+        student.save_pretrained(folder, safe_serialization=True)
+        with open(os.path.join(folder, "recipe.json"), "w") as f:
+            json.dump(cfg.recipe(k), f, indent=2)
 
 
-def evaluate_student(pipe, unet, cfg: FlashConfig, rows: list[dict]) -> dict:
+def evaluate_student(pipe, unet, recipe: dict, rows: list[dict]) -> dict:
     from .evaluate import accuracy_by_category
-    images = sample_recipe(pipe, unet, cfg.recipe(), [r["prompt"] for r in rows], [0] * len(rows))
+    images = sample_recipe(pipe, unet, recipe, [r["prompt"] for r in rows], [0] * len(rows))
     return accuracy_by_category(rows, images, [0])
 
 

@@ -23,9 +23,75 @@ def run(teacher_dir, run_dir, *overrides):
     return flash.main(args)
 
 
-def test_gamma_shift():
+def test_gamma_of_the_paper():
     gamma = flash.FlashConfig().gamma
     assert [flash.shifted_timestep(t, gamma) for t in (999, 901, 900, 750, 501, 500, 200)] == [990, 990, 950, 950, 950, 200, 200]
+
+
+def test_gamma_shift_keeps_the_paper_at_factor_1_and_moves_towards_less_noise_above_it():
+    from distill.models import make_noise_scheduler
+    ac = make_noise_scheduler().alphas_cumprod.double()
+    gamma, ts = flash.FlashConfig().gamma, (999, 750, 666, 500)
+    paper = [flash.shifted_timestep(t, gamma) for t in ts]
+    assert [flash.shifted_timestep(t, gamma, 1.0, -1, ac) for t in ts] == paper
+    for lo, hi in ((1.0, 2.0), (2.0, 8.0)):
+        for t in ts:
+            a, b = (flash.shifted_timestep(t, gamma, f, -1, ac) for f in (lo, hi))
+            assert b < a or b == a == 0
+    snr = ac / (1 - ac)
+    t8 = flash.shifted_timestep(999, gamma, 8.0, -1, ac)  # SNR(990) · 64, to the nearest timestep
+    assert snr[t8 + 1] < 64 * snr[990] * 1.01 and snr[t8 - 1] > 64 * snr[990] * 0.99
+    assert flash.shifted_timestep(999, gamma, 0.5, -1, ac) > 990  # a shift below 1 adds noise (larger latents)
+    # structure steps only: t ≤ 500 keeps the paper's detail γ = 200
+    assert flash.shifted_timestep(500, gamma, 8.0, 500, ac) == 200 and flash.shifted_timestep(750, gamma, 8.0, 500, ac) < 950
+    with pytest.raises(ValueError, match="noise schedule"):
+        flash.shifted_timestep(999, gamma, 2.0)
+
+
+def test_balanced_batch_puts_every_timestep_in_every_batch():
+    cfg = flash.FlashConfig(student_steps=3, step_counts=(1, 2))
+    trajectories = cfg.trajectories()
+    assert trajectories == [(999,), (999, 750), (999, 750, 500), (999, 666)]
+    groups = flash.batch_groups(trajectories, 10, "split", np.random.default_rng(0))
+    assert [ts for ts, _ in groups] == trajectories and [n for _, n in groups] == [3, 3, 2, 2]
+    rng = np.random.default_rng(0)
+    drawn = {flash.batch_groups(trajectories, 10, "single", rng)[0] for _ in range(200)}
+    assert drawn == {(ts, 10) for ts in trajectories}
+    with pytest.raises(ValueError, match="cannot split"):
+        flash.batch_groups(trajectories, 3, "split", rng)
+    with pytest.raises(ValueError, match="timestep_balance"):
+        flash.FlashConfig(timestep_balance="every")
+
+
+def test_ema_update_follows_diffusers_ema_and_is_what_is_saved(teacher_dir, tmp_path):
+    import torch
+    from diffusers.training_utils import EMAModel
+    p = torch.nn.Parameter(torch.zeros(3))
+    ema = EMAModel([p], decay=0.5)
+    for value in (1.0, 2.0, 3.0):
+        p.data.fill_(value)
+        ema.step([p])
+    # decay per update min(0.5, (1 + s) / (10 + s)) with s = update − 1: 0 (a copy), then 2/11, then 3/12
+    expected = 1.0
+    expected = 2 / 11 * expected + 9 / 11 * 2.0
+    expected = 3 / 12 * expected + 9 / 12 * 3.0
+    assert torch.allclose(ema.shadow_params[0], torch.full((3,), expected))
+    run(teacher_dir, tmp_path, "max_steps=3", "ema_decay=0.9", "adversarial_weight=0")
+    ckpt = torch.load(tmp_path / "ckpt.pt", weights_only=False)
+    saved = UNet2DConditionModel.from_pretrained(tmp_path / "unet")
+    for name, shadow in zip(dict(saved.named_parameters()), ckpt["ema"]["shadow_params"]):
+        assert torch.equal(dict(saved.named_parameters())[name], shadow)
+    raw = ckpt["student"]
+    assert any(not torch.equal(raw[n], v) for n, v in saved.state_dict().items())  # the EMA, not the raw weights
+
+
+def test_one_student_for_several_step_counts_saves_one_folder_per_count(teacher_dir, tmp_path):
+    out = run(teacher_dir, tmp_path, "max_steps=2", "student_steps=3", "step_counts=[1,2]",
+              "timestep_balance=split", "gamma_shift=8", "adversarial_weight=0", "teacher_steps=2")
+    assert out["step"] == 2
+    for folder, ts in (("unet", [999, 750, 500]), ("unet-1step", [999]), ("unet-2step", [999, 666])):
+        assert json.loads((tmp_path / folder / "recipe.json").read_text())["timesteps"] == ts
+    assert set(out["history"][-1]["loss_by_t"]) == {"999", "750", "500", "666"}
 
 
 @pytest.mark.parametrize("switches", [
@@ -34,6 +100,7 @@ def test_gamma_shift():
     ["backward=true", "srl=false", "adversarial_weight=0"],
     ["backward=true", "noise_correction=false", "student_steps=2"],
     ["mixed_precision=bf16"],
+    ["mixed_precision=auto", "ema_decay=0.99", "lr_schedule=linear", "gamma_shift=8", "gamma_shift_above=500"],
 ])
 def test_every_switch_trains_and_saves_a_student(teacher_dir, tmp_path, switches):
     out = run(teacher_dir, tmp_path, "max_steps=3", *switches)
@@ -53,6 +120,33 @@ def test_student_learns_the_teacher_target(teacher_dir, tmp_path):
               "learning_rate=0.001", "teacher_steps=4")
     losses = [h["loss"] for h in out["history"] if "loss" in h]
     assert np.mean(losses[-8:]) < 0.7 * np.mean(losses[:8])
+
+
+def test_resume_of_an_ema_run_continues_bit_for_bit(teacher_dir, tmp_path):
+    import torch
+    recipe = ["ema_decay=0.9", "lr_schedule=cosine", "lr_schedule_steps=4", "warmup_steps=1", "timestep_balance=split", "gamma_shift=4",
+              "teacher_steps=2"]
+    straight = run(teacher_dir, tmp_path / "a", "max_steps=4", *recipe)
+    run(teacher_dir, tmp_path / "b", "max_steps=2", *recipe)
+    resumed = run(teacher_dir, tmp_path / "b", "max_steps=4", *recipe)
+    assert [h["loss"] for h in straight["history"]] == [h["loss"] for h in resumed["history"]]
+    a, b = (torch.load(tmp_path / d / "ckpt.pt", weights_only=False) for d in ("a", "b"))
+    for key in ("student", "discriminator"):
+        assert all(torch.equal(a[key][n], b[key][n]) for n in a[key])
+    assert all(torch.equal(x, y) for x, y in zip(a["ema"]["shadow_params"], b["ema"]["shadow_params"]))
+
+
+def test_a_new_field_at_its_default_keeps_an_older_run_resumable(teacher_dir, tmp_path):
+    import torch
+    from distill.checkpoint import save_atomic
+    run(teacher_dir, tmp_path, "max_steps=1")
+    ckpt = torch.load(tmp_path / "ckpt.pt", weights_only=False)
+    for key in ("ema_decay", "gamma_shift", "timestep_balance"):
+        del ckpt["config"][key]
+    save_atomic(ckpt, str(tmp_path / "ckpt.pt"))
+    assert run(teacher_dir, tmp_path, "max_steps=2")["step"] == 2
+    with pytest.raises(ValueError, match="another config"):
+        run(teacher_dir, tmp_path, "max_steps=3", "ema_decay=0.9")
 
 
 def test_resumes(teacher_dir, tmp_path):
