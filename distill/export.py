@@ -178,6 +178,9 @@ def parse_args(argv=None):
     p.add_argument("--students-from", default=None, metavar="RUNS",
                    help="the runs folder of `distill reproduce`: ships the runs named in reproduce.SHIPPED_STUDENTS "
                         "for this teacher (RUNS/teacher-<hash>/<run>/unet) that exist, as unet-flash-1/2/3")
+    p.add_argument("--students-run", action="append", default=[], metavar="RUN",
+                   help="a distill run folder (or its packed copy, checkpoints/students/<name>) whose student learned "
+                        "several step counts: its unet/ ships once per count k, as unet-flash-k with k's recipe")
     p.add_argument("--teacher-steps", type=int, default=25, help="teacher recipe: DPM-Solver++ steps")
     p.add_argument("--guidance-scale", type=float, default=4.0, help="teacher recipe: CFG scale")
     p.add_argument("--fp32-weights", action="store_true", help="store weights as fp32 (default: fp16 storage, fp32 compute)")
@@ -198,15 +201,30 @@ def distillation_record(unet_folder: str) -> dict:
     return {"distillation": json.loads(json.dumps(record, allow_nan=False))}  # as manifest.json will hold it
 
 
+def run_students(run_dir: str) -> list[tuple[str, str, dict]]:
+    """(flash-k, run/unet, k-step recipe) for every step count a distill run's student learned."""
+    from .config import from_dict
+    from .flash import FlashConfig
+    record = read_run_record(run_dir)
+    if record is None or record.get("kind") != "flash":
+        raise ValueError(f"--students-run {run_dir}: not a distill run folder (no flash ckpt.pt or record.json)")
+    if not os.path.exists(os.path.join(run_dir, "unet", "config.json")):
+        raise ValueError(f"--students-run {run_dir}: no trained student in {os.path.join(run_dir, 'unet')}")
+    cfg = from_dict(FlashConfig, record["config"])
+    return [(f"flash-{k}", os.path.join(run_dir, "unet"), cfg.recipe(k)) for k in sorted(cfg.all_step_counts())]
+
+
 PARITY_TOLERANCE = 1e-3  # fp32 compute: anything above this (or NaN) is a broken graph, not rounding
 
 
 def main(args) -> dict:
-    students = []  # (id, UNet folder)
+    students = []  # (id, UNet folder, recipe; None: the folder's recipe.json)
     for item in args.student:
         if "=" not in item:
             raise ValueError(f"--student {item!r} is not ID=FOLDER")
-        students.append(tuple(item.split("=", 1)))
+        students.append((*item.split("=", 1), None))
+    for run in args.students_run:
+        students += run_students(run)
     if args.students_from:
         from .reproduce import SHIPPED_STUDENTS, teacher_run_id
         runs = os.path.join(args.students_from, teacher_run_id(args.teacher))
@@ -217,8 +235,8 @@ def main(args) -> dict:
                              f"teacher in {runs}")
         for sid in sorted(set(SHIPPED_STUDENTS) - set(found)):
             print(f"not shipping {sid}: {os.path.join(runs, SHIPPED_STUDENTS[sid])} has no trained student")
-        students += found.items()
-    ids = [sid for sid, _ in students]
+        students += [(sid, folder, None) for sid, folder in found.items()]
+    ids = [sid for sid, _, _ in students]
     if len(set(ids)) != len(ids):
         raise ValueError(f"student ids given twice (--student and --students-from together?): {ids}")
     pipe = load_pipeline(args.teacher)
@@ -230,10 +248,11 @@ def main(args) -> dict:
         shutil.rmtree(staging)
     parity = export_components(pipe, staging, fp16)
     unets = [{"id": "teacher", "path": "unet/model.onnx", "recipe": teacher_recipe(pipe, args.teacher_steps, args.guidance_scale)}]
-    for sid, folder in students:
-        with open(os.path.join(folder, "recipe.json")) as f:
-            recipe = json.load(f)
-        unet = UNet2DConditionModel.from_pretrained(folder)
+    for sid, folder, recipe in students:
+        if recipe is None:
+            with open(os.path.join(folder, "recipe.json")) as f:
+                recipe = json.load(f)
+        unet = UNet2DConditionModel.from_pretrained(folder).float()  # packed students are stored in fp16
         rel = f"unet-{sid}/model.onnx"
         parity[f"unet-{sid}"] = export_unet(unet.eval(), os.path.join(staging, rel), pipe.text_encoder.config.hidden_size, fp16)
         unets.append({"id": sid, "path": rel, "recipe": recipe, **distillation_record(folder)})

@@ -1,13 +1,17 @@
 """Compact weights for the repository: a finished stage (or a teacher mid-training) as model.safetensors +
 config.json, so the next session can resume on a new machine without the run folders. No optimizer state.
+A distilled student packs as its fp16 (EMA) UNet folder plus a run record (record.json), which export reads like a run
+trained elsewhere and `distill --init-student <out>/unet` continues from.
 
 python -m distill.weights --run-dir ~/.cache/imagine-flash/vae --out checkpoints/vae
+python -m distill.weights --run-dir ~/.cache/imagine-flash/students/any-step --out checkpoints/students/any-step
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -22,6 +26,8 @@ KEEP = {"vae": ("model", torch.float32), "text": ("model", torch.float32), "teac
 def pack(run_dir: str, out: str) -> dict:
     ckpt = load_checkpoint(os.path.join(run_dir, "ckpt.pt"))
     kind = ckpt["kind"]
+    if kind == "flash":
+        return pack_student(run_dir, ckpt, out)
     if kind not in KEEP:
         raise ValueError(f"{run_dir}: cannot pack a {kind!r} checkpoint; known: {', '.join(KEEP)}")
     key, dtype = KEEP[kind]
@@ -37,6 +43,39 @@ def pack(run_dir: str, out: str) -> dict:
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(meta, f, indent=2)
     return meta
+
+
+def pack_student(run_dir: str, ckpt: dict, out: str) -> dict:
+    """The student as it ships (run/unet: the EMA weights when the run keeps an EMA) in fp16, replacing the last
+    packed copy, and the run's record: kind, config, step and where it trained."""
+    from diffusers import UNet2DConditionModel
+    from .accel import cpu_model
+    from .checkpoint import RUN_RECORD
+    unet = UNet2DConditionModel.from_pretrained(os.path.join(run_dir, "unet"), torch_dtype=torch.float16)
+    tmp = os.path.join(out, ".unet.tmp")
+    unet.save_pretrained(tmp, safe_serialization=True)
+    shutil.copy(os.path.join(run_dir, "unet", "recipe.json"), tmp)
+    if os.path.exists(os.path.join(out, "unet")):
+        shutil.rmtree(os.path.join(out, "unet"))
+    os.replace(tmp, os.path.join(out, "unet"))
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else cpu_model()
+    meta = {"kind": "flash", "config": ckpt["config"], "step": ckpt["step"], "trained_on": device,
+            "weights": "ema" if ckpt["config"].get("ema_decay", 0) > 0 else "student", "dtype": "torch.float16",
+            "minutes": _run_minutes(ckpt["history"])}
+    with open(os.path.join(out, RUN_RECORD), "w") as f:
+        json.dump(meta, f, indent=2)
+    return meta
+
+
+def _run_minutes(history: list[dict]) -> float | None:
+    """The training minutes logged by a run's chunks (each chunk's clock starts at 0)."""
+    total, last = 0.0, 0.0
+    for h in history:
+        if "minutes" in h:
+            if h["minutes"] < last:
+                total += last
+            last = h["minutes"]
+    return round(total + last, 1) if history else None
 
 
 def load_stage(path: str, kind: str) -> dict:

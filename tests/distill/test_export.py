@@ -112,3 +112,34 @@ def test_tiny_sd_fixture_is_standard_layout(tmp_path):
         assert (tmp_path / "sd" / rel).is_file(), rel
     assert ref["parity_max_abs_diff"]["text_encoder"] < 1e-4
     assert len(ref["input_ids"]) == 77 and ref["input_ids"][1] != ref["input_ids"][-1]  # words, then padding
+
+
+def test_a_packed_student_of_several_step_counts_ships_once_per_count(bundle, tmp_path):
+    """A run whose student learned 1, 2 and 3 steps, packed for git (fp16 EMA UNet + record.json), exports as
+    flash-1/2/3 with each count's recipe, the same weights, and the run's record."""
+    from diffusers import UNet2DConditionModel
+    from distill import weights
+    base, _ = bundle
+    run = tmp_path / "run"
+    student = tiny_random_pipeline(seed=2).unet
+    cfg = FlashConfig(student_steps=3, step_counts=(1, 2), ema_decay=0.99)
+    student.save_pretrained(run / "unet")
+    (run / "unet" / "recipe.json").write_text(json.dumps(cfg.recipe()))
+    save_atomic({"kind": "flash", "config": as_dict(cfg), "step": 7, "history": [{"step": 7, "minutes": 1.5}]},
+                str(run / "ckpt.pt"))
+    meta = weights.pack(str(run), str(tmp_path / "packed"))
+    assert (meta["kind"], meta["step"], meta["weights"]) == ("flash", 7, "ema")
+    from safetensors.torch import load_file
+    stored = load_file(tmp_path / "packed" / "unet" / "diffusion_pytorch_model.safetensors")
+    assert {t.dtype for t in stored.values()} == {torch.float16}
+    packed = UNet2DConditionModel.from_pretrained(tmp_path / "packed" / "unet")
+    assert all(torch.equal(a.half(), b) for a, b in zip(packed.state_dict().values(), student.half().state_dict().values()))
+    manifest = export.main(export.parse_args(["--teacher", str(base / "teacher"), "--out", str(tmp_path / "b"),
+                                              "--students-run", str(tmp_path / "packed")]))
+    unets = {u["id"]: u for u in manifest["unets"]}
+    assert [unets[f"flash-{k}"]["recipe"]["timesteps"] for k in (1, 2, 3)] == [[999], [999, 666], [999, 750, 500]]
+    assert {unets[f"flash-{k}"]["distillation"]["step"] for k in (1, 2, 3)} == {7}
+    files = {f["path"]: f["sha256"] for f in manifest["files"]}
+    assert len({files[f"unet-flash-{k}/model.onnx"] for k in (1, 2, 3)}) == 1  # one student, three recipes
+    with pytest.raises(ValueError, match="not a distill run folder"):
+        export.run_students(str(tmp_path / "nothing"))
