@@ -14,6 +14,7 @@ COMMANDS = {
     "save-teacher": ("distill.save_teacher", "write a trained teacher as a diffusers Stable Diffusion folder"),
     "sample": ("distill.sample_cmd", "sample images from a diffusers SD folder"),
     "distill": ("distill.flash", "Imagine Flash distillation of a teacher into a 1-, 2- or 3-step student"),
+    "curves": ("distill.curves", "learning curves (dev-prompt accuracy vs step) of distillation runs"),
     "srl-probe": ("distill.srl_probe", "accuracy, faithfulness and cost of the SRL target per (γ, k)"),
     "baseline": ("distill.baselines", "train a Table 1 baseline: progressive distillation, LCM or ADD-style"),
     "relations": ("distill.relations", "measure whether a teacher's text encoder and UNet read spatial relations"),

@@ -59,6 +59,7 @@ class FlashConfig:
     guidance_scale: float = 4.0  # the teacher's CFG in the SRL target
     batch_size: int = 32
     timestep_balance: str = "single"  # "single": one t per batch (the paper's); "split": every t in every batch
+    timestep_shares: tuple[float, ...] = ()  # split: each trajectory's share of the batch (trajectories() order; empty: equal)
     learning_rate: float = 5e-5  # 2e-4 was unstable (t=500 loss 0.47 vs 0.095 at step 225)
     lr_schedule: str = "constant"  # any diffusers.optimization scheduler name ("cosine", "linear", …)
     warmup_steps: int = 0
@@ -79,6 +80,10 @@ class FlashConfig:
             raise ValueError(f"timestep_balance must be 'single' or 'split', got {self.timestep_balance!r}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.timestep_shares and (len(self.timestep_shares) != len(self.trajectories())
+                                     or min(self.timestep_shares) <= 0 or self.timestep_balance != "split"):
+            raise ValueError(f"timestep_shares needs timestep_balance 'split' and one share > 0 per trajectory "
+                             f"{self.trajectories()}: {self.timestep_shares}")
         if self.gamma_shift <= 0:
             raise ValueError(f"gamma_shift must be > 0, got {self.gamma_shift}")
         unknown = [k for k in (self.student_steps, *self.step_counts) if k not in STUDENT_TIMESTEPS]
@@ -123,15 +128,21 @@ def shifted_timestep(t: int, gamma, shift: float = 1.0, shift_above: int = -1, a
     return int(torch.argmin((log_snr - (log_snr[target] + 2 * np.log(shift))).abs()))
 
 
-def batch_groups(trajectories: list[tuple[int, ...]], batch_size: int, balance: str, rng) -> list[tuple[tuple, int]]:
-    """(trajectory, rows) pairs filling one batch: one random trajectory ("single"), or all of them in equal
-    shares ("split"), so every t is in every batch and Adam's statistics and the clip are not set by one t."""
+def batch_groups(trajectories: list[tuple[int, ...]], batch_size: int, balance: str, rng,
+                 shares: tuple[float, ...] = ()) -> list[tuple[tuple, int]]:
+    """(trajectory, rows) pairs filling one batch: one random trajectory ("single"), or all of them ("split": in
+    equal shares or the given ones, at least one row each), so every t is in every batch and Adam's statistics and
+    the clip are not set by one t."""
     if balance == "single":
         return [(trajectories[int(rng.integers(len(trajectories)))], batch_size)]
     if batch_size < len(trajectories):
         raise ValueError(f"batch_size {batch_size} < {len(trajectories)} trajectories: cannot split the batch")
-    sizes = [len(a) for a in np.array_split(np.arange(batch_size), len(trajectories))]
-    return list(zip(trajectories, sizes))
+    w = np.asarray(shares or [1.0] * len(trajectories), dtype=float)
+    exact = 1 + (batch_size - len(trajectories)) * w / w.sum()  # one row each, the rest by share
+    sizes = np.floor(exact).astype(int)
+    for i in np.argsort(-(exact - sizes), kind="stable")[: batch_size - sizes.sum()]:  # largest remainders
+        sizes[i] += 1
+    return list(zip(trajectories, sizes.tolist()))
 
 
 def teacher_x0(teacher_model, x_start: torch.Tensor, t_start: int, k: int, alphas_cumprod) -> torch.Tensor:
@@ -268,7 +279,7 @@ def main(args) -> dict:
         with torch.no_grad():
             cond = encode_prompts(text_encoder, tokenizer, prompts)  # [B, 77, D]
         uncond = uncond_1.expand(b, -1, -1)
-        groups = batch_groups(trajectories, b, cfg.timestep_balance, rng)
+        groups = batch_groups(trajectories, b, cfg.timestep_balance, rng, cfg.timestep_shares)
         rows = [slice(sum(n for _, n in groups[:g]), sum(n for _, n in groups[:g + 1])) for g in range(len(groups))]
 
         with accelerator.autocast():  # bf16 UNet passes when mixed_precision is set; losses in fp32

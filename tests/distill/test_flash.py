@@ -54,6 +54,11 @@ def test_balanced_batch_puts_every_timestep_in_every_batch():
     assert trajectories == [(999,), (999, 750), (999, 750, 500), (999, 666)]
     groups = flash.batch_groups(trajectories, 10, "split", np.random.default_rng(0))
     assert [ts for ts, _ in groups] == trajectories and [n for _, n in groups] == [3, 3, 2, 2]
+    shared = flash.batch_groups(trajectories, 32, "split", None, (3, 1, 1, 1))
+    assert [n for _, n in shared] == [15, 6, 6, 5]  # one row each, then 28 rows as 14 : 4.67 : 4.67 : 4.67
+    assert [n for _, n in flash.batch_groups(trajectories, 4, "split", None, (100, 1, 1, 1))] == [1, 1, 1, 1]
+    with pytest.raises(ValueError, match="one share > 0 per trajectory"):
+        flash.FlashConfig(step_counts=(1, 2), timestep_balance="split", timestep_shares=(1, 1))
     rng = np.random.default_rng(0)
     drawn = {flash.batch_groups(trajectories, 10, "single", rng)[0] for _ in range(200)}
     assert drawn == {(ts, 10) for ts in trajectories}

@@ -1,0 +1,25 @@
+"""Learning curves come from the periodic evals a run logged, grouped by the step count evaluated."""
+import json
+
+import pytest
+
+from distill import curves
+from distill.checkpoint import save_atomic
+
+
+def test_curves_group_a_runs_evals_by_step_count_and_plot(tmp_path):
+    history = [{"step": 25, "loss": 0.1, "minutes": 1.0},
+               {"step": 300, "student_steps": 3, "all": 0.5, "single": 0.8},
+               {"step": 300, "student_steps": 1, "all": 0.2, "single": 0.4},
+               {"step": 600, "student_steps": 3, "all": 0.6, "single": 0.9},
+               {"step": 600, "loss": 0.05, "minutes": 30.0}]
+    save_atomic({"kind": "flash", "config": {"student_steps": 3}, "step": 600, "history": history},
+                str(tmp_path / "run" / "ckpt.pt"))
+    out = curves.main(curves.parse_args(["--run", f"a={tmp_path / 'run'}", "--out", str(tmp_path / "c")]))
+    assert out["a"]["curves"] == {3: [{"step": 300, "all": 0.5, "single": 0.8}, {"step": 600, "all": 0.6, "single": 0.9}],
+                                  1: [{"step": 300, "all": 0.2, "single": 0.4}]}
+    assert out["a"]["minutes"] == 30.0
+    assert json.loads((tmp_path / "c.json").read_text())["a"]["step"] == 600
+    assert (tmp_path / "c.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match="no checkpoint"):
+        curves.run_curves(str(tmp_path / "missing"))
