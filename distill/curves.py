@@ -1,6 +1,8 @@
 """Learning curves of distillation runs: the periodic dev-prompt evaluations each run logged, as JSON and a plot.
 
 python -m distill curves --run any-step=~/.cache/imagine-flash/students/any-step --out reports/students/curves
+A run that continued another's weights (`distill --init-student`) counts its steps from 0; --offset NAME=STEPS
+places it after them on the plot.
 """
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ TEACHER_ACCURACY = 0.902
 GOALS = {1: 0.80, 2: 0.90, 3: 0.95}  # × the teacher's accuracy
 
 
-def run_curves(run_dir: str) -> dict:
-    """{student steps: [{step, all, <category>…}]} from a run folder's checkpoint history."""
+def run_curves(run_dir: str, offset: int = 0) -> dict:
+    """{student steps: [{step, all, <category>…}]} from a run folder's checkpoint history; steps shifted by offset."""
     record = read_run_record(run_dir)
     if record is None or "history" not in record:
         raise ValueError(f"{run_dir}: no checkpoint with a training history")
@@ -25,8 +27,10 @@ def run_curves(run_dir: str) -> dict:
     for h in record["history"]:
         if "all" in h:
             k = h.get("student_steps", cfg["student_steps"])
-            curves.setdefault(k, []).append({key: v for key, v in h.items() if key != "student_steps"})
-    return {"step": record["step"], "config": cfg, "curves": curves,
+            point = {key: v for key, v in h.items() if key != "student_steps"}
+            curves.setdefault(k, []).append({**point, "step": point["step"] + offset})
+    return {"step": record["step"], "offset": offset, "init_student": record.get("init_student"),
+            "config": cfg, "curves": curves,
             "minutes": max((h["minutes"] for h in record["history"] if "minutes" in h), default=None)}
 
 
@@ -57,17 +61,27 @@ def plot(runs: dict[str, dict], path: str) -> None:
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Learning curves (dev-prompt accuracy vs step) of distillation runs.")
     p.add_argument("--run", action="append", required=True, metavar="NAME=RUN_DIR", help="a run folder to plot")
+    p.add_argument("--offset", action="append", default=[], metavar="NAME=STEPS",
+                   help="steps the named run continued from (its init-student's training)")
     p.add_argument("--out", required=True, help="output prefix: writes OUT.json and OUT.png")
     return p.parse_args(argv)
 
 
 def main(args) -> dict:
+    offsets = {}
+    for item in args.offset:
+        name, _, steps = item.partition("=")
+        if not steps.isdigit():
+            raise ValueError(f"--offset {item!r} is not NAME=STEPS")
+        offsets[name] = int(steps)
     runs = {}
     for item in args.run:
         if "=" not in item:
             raise ValueError(f"--run {item!r} is not NAME=RUN_DIR")
         name, folder = item.split("=", 1)
-        runs[name] = run_curves(os.path.expanduser(folder))
+        runs[name] = run_curves(os.path.expanduser(folder), offsets.pop(name, 0))
+    if offsets:
+        raise ValueError(f"--offset names runs not given with --run: {', '.join(offsets)}")
     os.makedirs(os.path.dirname(os.path.abspath(args.out)) or ".", exist_ok=True)
     with open(args.out + ".json", "w") as f:
         json.dump(runs, f, indent=2)

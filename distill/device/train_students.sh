@@ -18,10 +18,13 @@ export PYTHONPATH=/tmp/site
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$OUT/device.txt"
 python3 -m distill save-teacher --teacher-run checkpoints/teacher --vae-run checkpoints/vae --text-run checkpoints/text \
   --out /tmp/teacher
-INIT=()
-[ -f checkpoints/students/any-step/unet/config.json ] && INIT=(--init-student checkpoints/students/any-step/unet)
+# continue the packed student with the phase-2 recipe when there is one, else phase 1 from the teacher
+CONFIG=distill/configs/flash_any_step.json INIT=()
+if [ -f checkpoints/students/any-step/unet/config.json ]; then
+  CONFIG=distill/configs/flash_any_step_phase2.json INIT=(--init-student checkpoints/students/any-step/unet)
+fi
 # batch 256 (8× the CPU's) at 2.8× the lr (√8 scaling), bf16 where the GPU has it
-python3 -m distill distill --teacher /tmp/teacher --config distill/configs/flash_any_step.json --run-dir /tmp/run \
+python3 -m distill distill --teacher /tmp/teacher --config "$CONFIG" --run-dir /tmp/run \
   --set batch_size=256 learning_rate=2.8e-4 max_steps=4000 lr_schedule_steps=4000 eval_every=500 \
   eval_prompts_per_category=50 mixed_precision=auto --max-minutes "$MINUTES" "${INIT[@]}" 2>&1 | tee "$OUT/train.log"
 python3 -m distill.weights --run-dir /tmp/run --out "$OUT/any-step"

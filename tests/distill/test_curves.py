@@ -21,5 +21,10 @@ def test_curves_group_a_runs_evals_by_step_count_and_plot(tmp_path):
     assert out["a"]["minutes"] == 30.0
     assert json.loads((tmp_path / "c.json").read_text())["a"]["step"] == 600
     assert (tmp_path / "c.png").stat().st_size > 1000
+    shifted = curves.main(curves.parse_args(["--run", f"b={tmp_path / 'run'}", "--offset", "b=1000",
+                                             "--out", str(tmp_path / "d")]))
+    assert [p["step"] for p in shifted["b"]["curves"][3]] == [1300, 1600]
+    with pytest.raises(ValueError, match="not given with --run"):
+        curves.main(curves.parse_args(["--run", f"b={tmp_path / 'run'}", "--offset", "c=5", "--out", str(tmp_path / "e")]))
     with pytest.raises(ValueError, match="no checkpoint"):
         curves.run_curves(str(tmp_path / "missing"))
