@@ -39,10 +39,10 @@ def plot(runs: dict[str, dict], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    for name, run in runs.items():
+    for i, (name, run) in enumerate(runs.items()):  # one colour per step count, one line style per run
         for k, points in sorted(run["curves"].items()):
-            ax.plot([p["step"] for p in points], [100 * p["all"] for p in points], marker="o",
-                    label=f"{name}: {k} step{'s' if k > 1 else ''}")
+            ax.plot([p["step"] for p in points], [100 * p["all"] for p in points], marker="o", color=f"C{int(k) - 1}",
+                    ls=("-", "--", "-.", ":")[i % 4], label=f"{name}: {k} step{'s' if int(k) > 1 else ''}")
     ax.axhline(100 * TEACHER_ACCURACY, color="k", ls="--", lw=1, label="teacher, DPM-Solver++ 25")
     for k, ratio in GOALS.items():
         ax.axhline(100 * TEACHER_ACCURACY * ratio, color="gray", ls=":", lw=1)
