@@ -14,6 +14,11 @@ def native_bf16() -> bool:
     return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
 
+def device_name() -> str:
+    """What a run trains on, for its logs and records: the GPU's name, else the CPU model."""
+    return torch.cuda.get_device_name() if torch.cuda.is_available() else cpu_model()
+
+
 def cpu_model() -> str:
     for line in _read_cpuinfo().splitlines():
         if line.startswith("model name"):
@@ -53,9 +58,8 @@ def make_accelerator(mixed_precision: str = "no") -> Accelerator:
         raise ValueError(f"mixed_precision must be 'no', 'bf16' or 'auto', got {mixed_precision!r}")
     chosen = resolve_mixed_precision(mixed_precision)
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=chosen)
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else cpu_model()
     accelerator.print(f"accelerate: {accelerator.num_processes} process(es), {accelerator.distributed_type} on "
-                      f"{device}, mixed precision {accelerator.mixed_precision}"
+                      f"{device_name()}, mixed precision {accelerator.mixed_precision}"
                       + (f" (auto: native bf16 {'found' if chosen == 'bf16' else 'not found'})"
                          if mixed_precision == "auto" else ""))
     return accelerator

@@ -11,6 +11,7 @@ import json
 import os
 
 from .checkpoint import read_run_record
+from .training import chunked_minutes
 
 # the teacher the students learn from (reports/teacher13921: DPM-Solver++ 25, CFG 4, 3 seeds) and issue #15's goals
 TEACHER_ACCURACY = 0.902
@@ -31,7 +32,7 @@ def run_curves(run_dir: str, offset: int = 0) -> dict:
             curves.setdefault(k, []).append({**point, "step": point["step"] + offset})
     return {"step": record["step"], "offset": offset, "init_student": record.get("init_student"),
             "config": cfg, "curves": curves,
-            "minutes": max((h["minutes"] for h in record["history"] if "minutes" in h), default=None)}
+            "minutes": chunked_minutes(record["history"])}
 
 
 def plot(runs: dict[str, dict], path: str) -> None:

@@ -280,7 +280,8 @@ def main(args) -> dict:
             cond = encode_prompts(text_encoder, tokenizer, prompts)  # [B, 77, D]
         uncond = uncond_1.expand(b, -1, -1)
         groups = batch_groups(trajectories, b, cfg.timestep_balance, rng, cfg.timestep_shares)
-        rows = [slice(sum(n for _, n in groups[:g]), sum(n for _, n in groups[:g + 1])) for g in range(len(groups))]
+        ends = np.cumsum([n for _, n in groups]).tolist()
+        rows = [slice(end - n, end) for (_, n), end in zip(groups, ends)]
 
         with accelerator.autocast():  # bf16 UNet passes when mixed_precision is set; losses in fp32
             # 1. the student's input at t: its own trajectory from noise (backward) or forward noising (ablation)

@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from .checkpoint import load_checkpoint
+from .training import chunked_minutes
 
 
 def _read_json(path: str) -> dict:
@@ -28,19 +29,8 @@ def _last(history: list[dict], key: str) -> dict | None:
 def stage_summary(run_dir: str) -> dict:
     ckpt = load_checkpoint(os.path.join(run_dir, "ckpt.pt"), mmap=True)
     history = ckpt["history"]
-    minutes = [h["minutes"] for h in history if "minutes" in h]
     return {"kind": ckpt["kind"], "step": ckpt["step"], "history": history, "config": ckpt["config"],
-            # minutes restart from 0 in each resumed chunk: sum the chunk maxima
-            "wall_minutes": _chunked_minutes(minutes)}
-
-
-def _chunked_minutes(minutes: list[float]) -> float:
-    total, prev = 0.0, 0.0
-    for m in minutes:
-        if m < prev:
-            total += prev
-        prev = m
-    return total + prev
+            "wall_minutes": chunked_minutes(history)}
 
 
 def unet_latency(path: str, batch: int = 1, runs: int = 20, threads: int = 2) -> dict:

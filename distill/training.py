@@ -38,6 +38,17 @@ class RunTimer:
         return self.max_minutes is not None and self.minutes() > self.max_minutes
 
 
+def chunked_minutes(history: list[dict]) -> float:
+    """Training minutes a run logged over all its chunks: each resumed chunk's clock restarts from 0, so the
+    chunk maxima add up."""
+    total, prev = 0.0, 0.0
+    for m in (h["minutes"] for h in history if "minutes" in h):
+        if m < prev:
+            total += prev
+        prev = m
+    return total + prev
+
+
 def eval_subset(path: str, per_category: int) -> list[dict]:
     """The first `per_category` prompts of each category (a quick, fixed eval during training)."""
     if per_category <= 0 or not os.path.exists(path):

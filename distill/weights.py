@@ -16,7 +16,8 @@ import shutil
 import torch
 from safetensors.torch import load_file, save_file
 
-from .checkpoint import load_checkpoint
+from .checkpoint import RUN_RECORD, load_checkpoint
+from .training import chunked_minutes
 
 # what each stage keeps: the VAE and text encoder exactly (they are small and frozen downstream),
 # the teacher as fp16 EMA weights (the resume point; optimizer state never enters git)
@@ -49,8 +50,7 @@ def pack_student(run_dir: str, ckpt: dict, out: str) -> dict:
     """The student as it ships (run/unet: the EMA weights when the run keeps an EMA) in fp16, replacing the last
     packed copy, and the run's record: kind, config, step and where it trained."""
     from diffusers import UNet2DConditionModel
-    from .accel import cpu_model
-    from .checkpoint import RUN_RECORD
+    from .accel import device_name
     unet = UNet2DConditionModel.from_pretrained(os.path.join(run_dir, "unet"), torch_dtype=torch.float16)
     tmp = os.path.join(out, ".unet.tmp")
     unet.save_pretrained(tmp, safe_serialization=True)
@@ -58,24 +58,12 @@ def pack_student(run_dir: str, ckpt: dict, out: str) -> dict:
     if os.path.exists(os.path.join(out, "unet")):
         shutil.rmtree(os.path.join(out, "unet"))
     os.replace(tmp, os.path.join(out, "unet"))
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else cpu_model()
-    meta = {"kind": "flash", "config": ckpt["config"], "step": ckpt["step"], "trained_on": device,
+    meta = {"kind": "flash", "config": ckpt["config"], "step": ckpt["step"], "trained_on": device_name(),
             "weights": "ema" if ckpt["config"].get("ema_decay", 0) > 0 else "student", "dtype": "torch.float16",
-            "minutes": _run_minutes(ckpt["history"])}
+            "minutes": round(chunked_minutes(ckpt["history"]), 1) if ckpt["history"] else None}
     with open(os.path.join(out, RUN_RECORD), "w") as f:
         json.dump(meta, f, indent=2)
     return meta
-
-
-def _run_minutes(history: list[dict]) -> float | None:
-    """The training minutes logged by a run's chunks (each chunk's clock starts at 0)."""
-    total, last = 0.0, 0.0
-    for h in history:
-        if "minutes" in h:
-            if h["minutes"] < last:
-                total += last
-            last = h["minutes"]
-    return round(total + last, 1) if history else None
 
 
 def load_stage(path: str, kind: str) -> dict:
