@@ -1,5 +1,6 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { createIdbHistoryStore } from './state/historyStore';
 import { initAppStore } from './state/store';
 import { App } from './ui/App';
 import { perfLog } from './ui/perfLog';
@@ -10,6 +11,7 @@ const client = createInferenceClient();
 const store = initAppStore({
   engine: client,
   setSearch: (search) => window.history.replaceState(null, '', `${window.location.pathname}${search}${window.location.hash}`),
+  history: createIdbHistoryStore(),
 });
 
 // Diagnostics for tests and bug reports, only with ?debug in the URL.

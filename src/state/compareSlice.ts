@@ -66,7 +66,7 @@ export const createCompareSlice =
             if (jobId !== job.id) return;
             const entry = get().compare[i];
             if (!entry) return;
-            const image: GeneratedImage = { key: imageKey(), prompt, seed, variant: entry.variant, output, bundle: get().bundle?.title ?? '', backend: get().backend?.kind === 'webgpu' ? 'WebGPU' : 'WASM' };
+            const image: GeneratedImage = { key: imageKey(), prompt, seed, variant: entry.variant, output, bundle: get().bundle?.id ?? '', backend: get().backend?.kind === 'webgpu' ? 'WebGPU' : 'WASM' };
             set({ compare: get().compare.map((e, k) => (k === i ? { ...e, image } : e)) });
           },
         });

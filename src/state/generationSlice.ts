@@ -2,7 +2,7 @@ import type { GenerateOutput, StepProgress } from '../pipeline/pipeline';
 import type { Variant, WorkerError } from '../worker/protocol';
 import type { GenerateRequest } from './formSlice';
 import type { SliceCreator, StoreDeps } from './types';
-import { toSearch } from './urlState';
+import { imageSearch } from './urlState';
 
 export interface GeneratedImage {
   key: string;
@@ -10,6 +10,7 @@ export interface GeneratedImage {
   seed: number;
   variant: Variant;
   output: GenerateOutput;
+  /** the bundle's id, as a link names it */
   bundle: string;
   backend: string;
 }
@@ -48,8 +49,7 @@ export const createGenerationSlice =
       startGeneration: (req) => {
         const engine = deps.engine;
         if (!engine) return;
-        const { bundle, backendPref } = get();
-        const search = toSearch({ prompt: req.prompt, seed: String(req.seed), steps: req.variant.steps, model: req.variant.model, nc: req.variant.noiseCorrection, bundle: bundle?.id, backend: backendPref });
+        const { backendPref } = get();
         set({ status: 'running', error: null, step: null });
         const job = engine.generate(req.prompt, req.seed, [req.variant], {
           onStep: (_v, step) => {
@@ -64,7 +64,7 @@ export const createGenerationSlice =
               seed: req.seed,
               variant: req.variant,
               output,
-              bundle: get().load.kind === 'ready' ? (get().bundle?.title ?? '') : '',
+              bundle: get().load.kind === 'ready' ? (get().bundle?.id ?? '') : '',
               backend: backend?.kind === 'webgpu' ? 'WebGPU' : 'WASM',
             };
             set({ current: image });
@@ -80,7 +80,8 @@ export const createGenerationSlice =
             set({ status: 'done', step: null });
             // The URL names the image on screen. Not at the click: history.replaceState costs the browser's
             // main thread ~10 ms right when the worker starts, which made flash-1 ~1.25× slower (BENCH_FIXES.md).
-            deps.setSearch(search);
+            const shown = get().current;
+            if (shown) deps.setSearch(imageSearch(shown, backendPref));
           }
           else set({ status: r.error.kind === 'cancelled' ? 'idle' : 'error', error: r.error.kind === 'cancelled' ? null : r.error, step: null });
         });

@@ -1,34 +1,113 @@
 import type { GeneratedImage } from './generationSlice';
-import type { SliceCreator } from './types';
+import type { HistoryStore } from './historyStore';
+import type { SliceCreator, StoreDeps } from './types';
+import { imageSearch } from './urlState';
 
 export const HISTORY_LIMIT = 24;
 
+export const HISTORY_NOT_KEPT = 'This browser would not let the app store its history, so it will be gone when the page closes.';
+
 export interface HistorySlice {
-  /** newest first */
+  /** newest first, one entry per request */
   history: GeneratedImage[];
+  /** set once when storing the history failed: from then on it lives in memory only */
+  historyNotice: string | null;
+  /** adds a new image in front; an image of the same request replaces the older one */
   addToHistory: (image: GeneratedImage) => void;
-  /** shows a past image and restores the form that made it */
+  /** shows a past image, restores the form that made it and puts its link in the address bar */
   showFromHistory: (key: string) => void;
   clearHistory: () => void;
+  /** the history kept by an earlier visit, behind anything this page already made */
+  loadHistory: () => Promise<void>;
 }
 
-export const createHistorySlice: SliceCreator<HistorySlice> = (set, get) => ({
-  history: [],
-  addToHistory: (image) => set((s) => ({ history: [image, ...s.history].slice(0, HISTORY_LIMIT) })),
-  showFromHistory: (key) => {
-    const image = get().history.find((h) => h.key === key);
-    if (!image) return;
-    set({
-      current: image,
-      view: 'single',
-      prompt: image.prompt,
-      seedText: String(image.seed),
-      steps: image.variant.steps,
-      model: image.variant.model,
-      noiseCorrection: image.variant.noiseCorrection,
-      status: 'done',
-      error: null,
-    });
-  },
-  clearHistory: () => set({ history: [] }),
-});
+/** The request fields that decide the pixels (the backend aside, which changes them only slightly). */
+export function sameRequest(a: GeneratedImage, b: GeneratedImage): boolean {
+  return (
+    a.bundle === b.bundle &&
+    a.prompt === b.prompt &&
+    a.seed === b.seed &&
+    a.variant.model === b.variant.model &&
+    a.variant.steps === b.variant.steps &&
+    a.variant.noiseCorrection === b.variant.noiseCorrection
+  );
+}
+
+/** Newest first with no two entries of one request, at most HISTORY_LIMIT. */
+export function mergeHistory(newer: GeneratedImage[], older: GeneratedImage[]): GeneratedImage[] {
+  const out: GeneratedImage[] = [];
+  for (const image of [...newer, ...older]) {
+    if (out.length === HISTORY_LIMIT) break;
+    if (!out.some((h) => sameRequest(h, image))) out.push(image);
+  }
+  return out;
+}
+
+export const createHistorySlice =
+  (deps: StoreDeps): SliceCreator<HistorySlice> =>
+  (set, get) => {
+    /** null: not kept beyond the page (no store given, or it failed once) */
+    let store: HistoryStore | null = deps.history ?? null;
+    const failed = (): void => {
+      store = null;
+      set({ historyNotice: HISTORY_NOT_KEPT });
+    };
+    const persist = (op: (s: HistoryStore) => Promise<void>): void => {
+      if (store) op(store).catch(failed);
+    };
+    /** a Clear while the saved history loads wins over it */
+    let clears = 0;
+    /** drops from the store what `kept` no longer holds */
+    const removeDropped = (before: GeneratedImage[], kept: GeneratedImage[]): void => {
+      const keptKeys = new Set(kept.map((h) => h.key));
+      const dropped = before.filter((h) => !keptKeys.has(h.key)).map((h) => h.key);
+      if (dropped.length > 0) persist((s) => s.remove(dropped));
+    };
+    return {
+      history: [],
+      historyNotice: null,
+      addToHistory: (image) => {
+        const before = get().history;
+        const kept = mergeHistory([image], before);
+        set({ history: kept });
+        persist((s) => s.put(image));
+        removeDropped(before, kept);
+      },
+      showFromHistory: (key) => {
+        const image = get().history.find((h) => h.key === key);
+        if (!image) return;
+        set({
+          current: image,
+          view: 'single',
+          prompt: image.prompt,
+          seedText: String(image.seed),
+          steps: image.variant.steps,
+          model: image.variant.model,
+          noiseCorrection: image.variant.noiseCorrection,
+          status: 'done',
+          error: null,
+        });
+        deps.setSearch(imageSearch(image, get().backendPref));
+      },
+      clearHistory: () => {
+        clears += 1;
+        set({ history: [] });
+        persist((s) => s.clear());
+      },
+      loadHistory: async () => {
+        if (!store) return;
+        const clearsBefore = clears;
+        let saved: GeneratedImage[];
+        try {
+          saved = await store.load();
+        } catch {
+          failed();
+          return;
+        }
+        if (clears !== clearsBefore) return;
+        const kept = mergeHistory(get().history, saved);
+        set({ history: kept });
+        removeDropped(saved, kept);
+      },
+    };
+  };

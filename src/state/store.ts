@@ -5,6 +5,7 @@ import { createCompareSlice } from './compareSlice';
 import { createFormSlice } from './formSlice';
 import { createGenerationSlice } from './generationSlice';
 import { createHistorySlice } from './historySlice';
+import { createLinkSlice } from './linkSlice';
 import { createModelSlice } from './modelSlice';
 import type { AppState, StoreDeps } from './types';
 import { createViewSlice } from './viewSlice';
@@ -19,9 +20,10 @@ export function createAppStore(deps: StoreDeps = noDeps): StoreApi<AppState> {
     ...createBackendSlice(...a),
     ...createModelSlice(deps)(...a),
     ...createGenerationSlice(deps)(...a),
-    ...createHistorySlice(...a),
+    ...createHistorySlice(deps)(...a),
     ...createCompareSlice(deps)(...a),
     ...createViewSlice(...a),
+    ...createLinkSlice(...a),
   }));
 }
 

@@ -5,10 +5,12 @@ import type { CompareSlice } from './compareSlice';
 import type { FormSlice } from './formSlice';
 import type { GenerationSlice } from './generationSlice';
 import type { HistorySlice } from './historySlice';
+import type { HistoryStore } from './historyStore';
+import type { LinkSlice } from './linkSlice';
 import type { ModelSlice } from './modelSlice';
 import type { ViewSlice } from './viewSlice';
 
-export type AppState = FormSlice & BackendSlice & ModelSlice & GenerationSlice & HistorySlice & CompareSlice & ViewSlice;
+export type AppState = FormSlice & BackendSlice & ModelSlice & GenerationSlice & HistorySlice & CompareSlice & ViewSlice & LinkSlice;
 
 /** A slice sees (and may set) the whole state but contributes only its own part. */
 export type SliceCreator<T> = StateCreator<AppState, [], [], T>;
@@ -18,4 +20,6 @@ export interface StoreDeps {
   engine: Engine | null;
   /** the page's URL bar: replaceState with a search string */
   setSearch: (search: string) => void;
+  /** keeps the history across visits; without one it lives as long as the page */
+  history?: HistoryStore;
 }

@@ -2,11 +2,17 @@
  * The part of the app state a link carries, so a shared URL reproduces an image: prompt, seed, steps,
  * model, noise correction, and which bundle (and backend, when forced). Unknown or malformed values are
  * dropped here; the seed stays text so a bad one is shown to the user and explained, not silently fixed.
+ * `made` is the backend the linked image was made on: a record, not a preference (pixels differ slightly
+ * across backends, so the page that opens the link can say why its image may not match).
  */
 
 import { isBackendPreference, type BackendPreference } from '../pipeline/backend';
 import type { UnetRole } from '../pipeline/bundle';
+import { parseSeed } from '../pipeline/noise';
 import type { StepCount } from '../pipeline/pipeline';
+import type { GeneratedImage } from './generationSlice';
+
+export type MadeOn = 'wasm' | 'webgpu';
 
 export interface UrlState {
   prompt?: string;
@@ -16,6 +22,7 @@ export interface UrlState {
   nc?: boolean;
   bundle?: string;
   backend?: BackendPreference;
+  made?: MadeOn;
 }
 
 const MAX_PROMPT = 1000;
@@ -37,6 +44,8 @@ export function parseUrlState(search: string): UrlState {
   if (bundle !== null && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(bundle)) out.bundle = bundle;
   const backend = q.get('backend');
   if (isBackendPreference(backend) && backend !== 'auto') out.backend = backend;
+  const made = q.get('made');
+  if (made === 'wasm' || made === 'webgpu') out.made = made;
   return out;
 }
 
@@ -50,6 +59,54 @@ export function toSearch(s: UrlState): string {
   if (s.nc !== undefined) q.set('nc', s.nc ? '1' : '0');
   if (s.bundle !== undefined) q.set('bundle', s.bundle);
   if (s.backend !== undefined && s.backend !== 'auto') q.set('backend', s.backend);
+  if (s.made !== undefined) q.set('made', s.made);
   const str = q.toString();
   return str ? `?${str}` : '';
+}
+
+/** GeneratedImage.backend is the label shown to the user. */
+export function madeOn(backendLabel: string): MadeOn {
+  return backendLabel === 'WebGPU' ? 'webgpu' : 'wasm';
+}
+
+const BACKEND_NAMES: Record<MadeOn, string> = { wasm: 'WASM', webgpu: 'WebGPU' };
+
+/** The link that reproduces `image` (with the user's forced backend, if any, kept as it is). */
+export function imageSearch(image: GeneratedImage, backendPref: BackendPreference): string {
+  return toSearch({
+    prompt: image.prompt,
+    seed: String(image.seed),
+    steps: image.variant.steps,
+    model: image.variant.model,
+    nc: image.variant.noiseCorrection,
+    bundle: image.bundle === '' ? undefined : image.bundle,
+    backend: backendPref,
+    made: madeOn(image.backend),
+  });
+}
+
+function seedIs(text: string, seed: number): boolean {
+  const parsed = parseSeed(text);
+  return parsed.ok && parsed.seed === seed;
+}
+
+/** Whether `image` answers the request `link` names (a field the link leaves out matches anything). */
+function answersLink(link: UrlState, image: GeneratedImage): boolean {
+  const v = image.variant;
+  return (
+    (link.prompt === undefined || link.prompt.trim() === image.prompt) &&
+    (link.seed === undefined || seedIs(link.seed, image.seed)) &&
+    (link.steps === undefined || link.steps === v.steps) &&
+    (link.model === undefined || link.model === v.model) &&
+    (link.nc === undefined || link.nc === v.noiseCorrection) &&
+    (link.bundle === undefined || link.bundle === image.bundle)
+  );
+}
+
+/** A note for the image on screen when it is the opened link's image but was made on another backend. */
+export function backendNote(link: UrlState | null, image: GeneratedImage | null): string | null {
+  if (!link?.made || !image || !answersLink(link, image)) return null;
+  const made = madeOn(image.backend);
+  if (made === link.made) return null;
+  return `This link's image was made with ${BACKEND_NAMES[link.made]}; this one was made with ${BACKEND_NAMES[made]}, so pixels may differ slightly.`;
 }

@@ -18,14 +18,16 @@ function navigatorGpu(): GpuLike | undefined {
 
 let started = false;
 
-/** Once per page (StrictMode runs effects twice): URL state in, backend guess, model index, first load. */
+/** Once per page (StrictMode runs effects twice): URL state in, kept history, backend guess, model index, first load. */
 function start(): void {
   if (started) return;
   started = true;
   const url = parseUrlState(window.location.search);
   const s = appStore.getState();
   s.applyUrlState(url);
+  s.setOpenedLink(url);
   if (url.backend) appStore.api.setState({ backendPref: url.backend });
+  void s.loadHistory();
   void s.detectBackend(navigatorGpu(), wasmThreads(window.crossOriginIsolated, navigator.hardwareConcurrency));
   void s.loadModelIndex(window.fetch.bind(window), url.bundle);
 }

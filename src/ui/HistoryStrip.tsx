@@ -7,6 +7,7 @@ export function HistoryStrip() {
   // deferred: a new image is painted first, its thumbnail in a later render (the worker → page hand-off)
   const history = useDeferredValue(useAppStore((s) => s.history));
   const currentKey = useDeferredValue(useAppStore((s) => s.current?.key));
+  const notice = useAppStore((s) => s.historyNotice);
   if (history.length === 0) return null;
   const { showFromHistory, clearHistory } = appStore.getState();
   return (
@@ -17,6 +18,11 @@ export function HistoryStrip() {
           Clear
         </button>
       </header>
+      {notice && (
+        <p className="history-notice" data-testid="history-notice">
+          {notice}
+        </p>
+      )}
       <ul data-testid="history">
         {history.map((h) => {
           const what = h.variant.model === 'teacher' ? 'teacher' : `${h.variant.steps}-step`;

@@ -3,6 +3,7 @@ import { BusyBar } from './BusyBar';
 import { ErrorBanner } from './ErrorBanner';
 import { PixelCanvas } from './PixelCanvas';
 import { recordPaint } from './perfLog';
+import { BackendNote, RevealOnDone } from './ResultExtras';
 import { downloadPng, pngFileName } from './png';
 import { Timings } from './Timings';
 
@@ -20,6 +21,7 @@ export function ImagePanel() {
       <div className="frame" data-status={status}>
         {out ? <PixelCanvas image={out.image} label={label} testId="result" className="main-image" onPainted={onPainted} /> : <div className="placeholder">Your image appears here</div>}
         {status === 'running' && <BusyBar />}
+        <RevealOnDone />
       </div>
       <ErrorBanner error={error} />
       {current && out && (
@@ -28,6 +30,7 @@ export function ImagePanel() {
             {out.recipe}
             {out.noiseCorrection ? ' · noise correction' : ''} · seed {current.seed} · {current.backend}
           </p>
+          <BackendNote />
           {out.truncated && (
             <p className="notice" data-testid="truncation">
               The prompt is {out.tokenCount} tokens; the model reads the first 77, the rest was cut off.

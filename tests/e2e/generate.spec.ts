@@ -194,7 +194,7 @@ test('the URL carries the state: a link reproduces the image', async ({ page, co
   await setOptions(page, { prompt: 'two green stars', seed: '1234', steps: 3, nc: false });
   await generate(page);
   const url = page.url();
-  expect(new URL(url).search).toBe('?prompt=two+green+stars&seed=1234&steps=3&model=flash&nc=0&bundle=tiny-bundle');
+  expect(new URL(url).search).toBe('?prompt=two+green+stars&seed=1234&steps=3&model=flash&nc=0&bundle=tiny-bundle&made=wasm');
   const first = await canvasPixels(page);
 
   const other = await context.newPage();

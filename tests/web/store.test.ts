@@ -93,15 +93,22 @@ describe('store with a fake engine', () => {
     expect(st.current?.seed).toBe(9);
     expect(st.status).toBe('done');
     expect(st.history).toHaveLength(1);
-    expect(searches).toEqual(['?prompt=a+red+circle&seed=9&steps=3&model=flash&nc=0&bundle=tiny-sd']);
+    expect(searches).toEqual(['?prompt=a+red+circle&seed=9&steps=3&model=flash&nc=0&bundle=tiny-sd&made=wasm']);
   });
 
   it('the URL changes when the image is done, not at the click; a failed run leaves it', async () => {
     const engine = fakeEngine();
     const finish: ((r: Result<GenerateDone>) => void)[] = [];
-    engine.generate = (_p, _s, variants) => {
+    engine.generate = (_p, _s, variants, h = {}) => {
       engine.generated.push(variants);
-      return { id: 99, done: new Promise<Result<GenerateDone>>((resolve) => finish.push(resolve)) };
+      // a run that succeeds sends its image before its end, as the worker does
+      const done = new Promise<Result<GenerateDone>>((resolve) =>
+        finish.push((r) => {
+          if (r.ok) variants.forEach((v, i) => h.onImage?.(i, output(v)));
+          resolve(r);
+        }),
+      );
+      return { id: 99, done };
     };
     const searches: string[] = [];
     const store = createAppStore({ engine, setSearch: (s) => searches.push(s) });
