@@ -4,6 +4,7 @@ import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
+import { VitePWA } from 'vite-plugin-pwa';
 
 const root = dirname(fileURLToPath(import.meta.url));
 /**
@@ -100,8 +101,41 @@ function localAssets(): Plugin {
   };
 }
 
+/**
+ * Installable, and offline after the first visit: a web app manifest, and a Workbox service worker
+ * (src/sw.ts) that precaches what this list globs from the build. A new version takes over once every tab
+ * of the old one is closed (no skipWaiting/clientsClaim): a page never changes service worker mid-session.
+ */
+const pwa = VitePWA({
+  strategies: 'injectManifest',
+  srcDir: 'src',
+  filename: 'sw.ts',
+  injectRegister: false, // src/main.tsx registers it
+  includeManifestIcons: false, // globbed below
+  manifest: {
+    name: 'Imagine Flash',
+    short_name: 'Imagine Flash',
+    description: 'Text to image in 1–3 steps, in your browser.',
+    theme_color: '#4f46e5',
+    background_color: '#f6f7fb',
+    display: 'standalone',
+    icons: [
+      { src: 'icon-192.png', sizes: '192x192', type: 'image/png' },
+      { src: 'icon-512.png', sizes: '512x512', type: 'image/png' },
+      { src: 'icon.svg', sizes: 'any', type: 'image/svg+xml' },
+    ],
+  },
+  injectManifest: {
+    // The ORT runtime too: the worker loads it before any service worker controls the first visit, so a
+    // runtime cache would miss it. Of /models/, only the unhashed lists (the weights are the app's to cache).
+    globPatterns: ['index.html', 'assets/*.{js,css}', '*.{svg,png}', 'ort/*.{wasm,mjs}', 'models/index.json', 'models/*/manifest.json'],
+    // the jsep (WebGPU) wasm is 21 MB
+    maximumFileSizeToCacheInBytes: 64 * 1024 * 1024,
+  },
+});
+
 export default defineConfig({
-  plugins: [react(), localAssets()],
+  plugins: [react(), localAssets(), pwa],
   server: { port: DEV_PORT, strictPort: true, headers: isolationHeaders },
   preview: { port: PREVIEW_PORT, strictPort: true, headers: isolationHeaders },
   // onnxruntime-web's "extern wasm" builds: no wasm URL baked into the bundle (no 21 MB duplicate under

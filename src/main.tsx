@@ -1,5 +1,7 @@
+/// <reference types="vite-plugin-pwa/vanillajs" />
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { registerSW } from 'virtual:pwa-register';
 import { createIdbHistoryStore } from './state/historyStore';
 import { initAppStore } from './state/store';
 import { App } from './ui/App';
@@ -21,6 +23,9 @@ if (new URLSearchParams(window.location.search).has('debug')) {
 
 // Read by the benchmark (bench/browser.ts): painted results with their timings.
 Object.assign(window, { imagineFlashPerf: perfLog });
+
+// Offline after the first visit (vite.config.ts's VitePWA); a no-op under the dev server.
+registerSW({ immediate: true, onRegisterError: (err: unknown) => console.warn('Offline use is unavailable: the service worker did not register.', err) });
 
 const root = document.getElementById('root');
 if (!root) throw new Error('#root element missing from index.html');
