@@ -5,6 +5,7 @@
  */
 
 import type { NoiseSchedule } from './ddim';
+import type { GrammarClasses } from './grammar';
 
 export type Recipe =
   | { sampler: 'ddim'; timesteps: number[]; guidanceScale: number; noiseCorrection: boolean }
@@ -28,6 +29,8 @@ export interface FileRecord {
 
 export interface Vocabulary {
   words: string[];
+  /** the word classes of the ShapeScenes grammar; null: only the words are checked */
+  grammar: GrammarClasses | null;
 }
 
 export interface BundleSpec {
@@ -69,14 +72,16 @@ export function recipeSteps(recipe: Recipe): number {
   return recipe.timesteps.length;
 }
 
+/** "2 steps (DDIM, noise correction)", "25 steps (DPM-Solver++, CFG 4)" */
 export function describeRecipe(recipe: Recipe): string {
   const n = recipe.timesteps.length;
-  const cfg = recipe.guidanceScale > 1 ? `, CFG ${recipe.guidanceScale}` : '';
+  const cfg = recipe.guidanceScale > 1 ? [`CFG ${recipe.guidanceScale}`] : [];
+  const how = (parts: string[]): string => `${n} step${n === 1 ? '' : 's'} (${parts.join(', ')})`;
   switch (recipe.sampler) {
     case 'ddim':
-      return `DDIM ${n} step${n === 1 ? '' : 's'}${cfg}`;
+      return how(['DDIM', ...cfg, ...(recipe.noiseCorrection ? ['noise correction'] : [])]);
     case 'dpmsolver++':
-      return `DPM-Solver++ ${n} steps${cfg}`;
+      return how(['DPM-Solver++', ...cfg]);
     default:
       return assertNever(recipe);
   }

@@ -11,6 +11,18 @@ export class InputError extends Error {
   }
 }
 
+/** Known words in an order the model was not trained on (grammar.ts); an InputError to the page. */
+export class GrammarError extends InputError {
+  constructor(
+    message: string,
+    /** index of the offending word among the prompt's words */
+    readonly at: number,
+  ) {
+    super(message);
+    this.name = 'GrammarError';
+  }
+}
+
 /** The prompt uses words the model was not trained on. */
 export class VocabularyError extends Error {
   constructor(

@@ -13,16 +13,14 @@ import {
   type FileRecord,
   type Recipe,
   type UnetSpec,
+  type Vocabulary,
 } from './bundle';
+import type { GrammarClasses } from './grammar';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const SUPPORTED_FORMAT_VERSION = 1;
 
 type Json = Record<string, unknown>;
-
-export function isRecord(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Field readers that throw BundleFormatError naming `file` and the JSON path. */
 export class Fields {
@@ -149,6 +147,22 @@ function parseFiles(f: Fields): FileRecord[] {
   });
 }
 
+/** The words, and the grammar's word classes where the manifest lists them (colors and shapes at least). */
+function parseVocabulary(v: Fields): Vocabulary {
+  const lower = (key: string): string[] => v.strings(key).map((w) => w.toLowerCase());
+  const optional = (key: string): string[] => (v.has(key) ? lower(key) : []);
+  const words = lower('words');
+  const grammar: GrammarClasses | null =
+    v.has('colors') && v.has('shapes')
+      ? { colors: lower('colors'), shapes: lower('shapes'), sizes: optional('sizes'), backgrounds: optional('backgrounds'), relations: optional('relations'), counts: optional('counts') }
+      : null;
+  return { words, grammar };
+}
+
+export function isRecord(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /** The manifest names the scheduler config; its schedule is read from that file (parseSchedulerConfig). */
 export interface ParsedManifest {
   spec: Omit<BundleSpec, 'schedule'>;
@@ -177,7 +191,7 @@ export function parseManifest(json: unknown, baseUrl: string): ParsedManifest {
     const role = id === 'teacher' || recipe.sampler === 'dpmsolver++' ? 'teacher' : 'flash';
     return { id, path: u.path('path'), role, recipe };
   });
-  const vocab = f.has('vocabulary') ? f.object('vocabulary').strings('words') : null;
+  const vocab = f.has('vocabulary') ? parseVocabulary(f.object('vocabulary')) : null;
   const spec: Omit<BundleSpec, 'schedule'> = {
     source: 'manifest',
     name: f.has('name') ? f.string('name') : baseUrl,
@@ -190,7 +204,7 @@ export function parseManifest(json: unknown, baseUrl: string): ParsedManifest {
     vaeDecoder: f.path('vae_decoder'),
     tokenizer: f.path('tokenizer'),
     unets,
-    vocabulary: vocab ? { words: vocab.map((w) => w.toLowerCase()) } : null,
+    vocabulary: vocab,
     files,
   };
   const schedulerConfig = f.path('scheduler');

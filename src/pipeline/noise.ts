@@ -18,8 +18,10 @@ export function parseSeed(text: string): SeedParse {
   const trimmed = text.trim();
   if (trimmed === '') return { ok: false, message: `Seed is empty: enter ${SEED_RANGE}.` };
   if (!/^\d+$/.test(trimmed)) return { ok: false, message: `Seed "${clip(trimmed)}" is not ${SEED_RANGE}.` };
-  // Digits beyond 2^53 would silently round in a JS number; reject by length before converting.
-  const seed = trimmed.length > 10 ? Infinity : Number(trimmed);
+  // Digits beyond 2^53 would silently round in a JS number; reject by length before converting, counting
+  // the digits that carry value ("0001" is 1).
+  const digits = trimmed.replace(/^0+(?=\d)/, '');
+  const seed = digits.length > 10 ? Infinity : Number(digits);
   if (seed > MAX_SEED) return { ok: false, message: `Seed ${clip(trimmed)} is too large: use ${SEED_RANGE}.` };
   return { ok: true, seed };
 }

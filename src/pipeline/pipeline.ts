@@ -21,7 +21,7 @@ import {
 import { alphasCumprod, sampleDdim, type EpsModel } from './ddim';
 import { sampleDpmSolver } from './dpmSolver';
 import { clipTokenizerJson } from './clipTokenizer';
-import { InputError, isAbortError, ModelError, VocabularyError } from './errors';
+import { InputError, isAbortError, ModelError } from './errors';
 import { BundleFileError, decodeText, readUnverifiedFile, readVerifiedFile, type FileIo, type FileProgress } from './files';
 import { floatsToHalf, halfToFloats } from './half';
 import { sampleToRgba, type RgbaImage } from './image';
@@ -29,8 +29,8 @@ import { parsePythonJson } from './json';
 import { isValidSeed, gaussianNoise, MAX_SEED } from './noise';
 import { externalDataFiles } from './onnxExternalData';
 import type { ExternalData, InputMeta, ModelSession, Runtime, TensorValue } from './runtime';
+import { closedVocabularyText } from './promptCheck';
 import { createTokenizer, tokenizeForModel, type PromptTokenizer } from './tokenizer';
-import { checkVocabulary, vocabularyMessage } from './vocabulary';
 
 export type StepCount = 1 | 2 | 3;
 
@@ -465,11 +465,8 @@ export class Pipeline {
     const prompt = params.prompt.trim();
     if (prompt === '') throw new InputError('Enter a prompt first.');
     if (!isValidSeed(params.seed)) throw new InputError(`Seed must be a whole number from 0 to ${MAX_SEED}.`);
-    const vocab = this.spec.vocabulary;
-    if (vocab) {
-      const check = checkVocabulary(prompt, vocab.words);
-      if (!check.ok) throw new VocabularyError(vocabularyMessage(check), check.unknown, check.suggestions, vocab.words);
-    }
+    // a bundle with a vocabulary reads the prompt the way it was trained to (promptCheck.ts); an SD folder, as typed
+    const text = this.spec.vocabulary ? closedVocabularyText(prompt, this.spec.vocabulary) : prompt;
     const { unet, recipe } = this.resolve(params);
     const timings: StageTiming[] = [];
     const time = async <T>(stage: Stage, label: string, fn: () => Promise<T> | T): Promise<T> => {
@@ -491,7 +488,7 @@ export class Pipeline {
     const ctx = this.spec.contextLength;
     const cfg = recipe.guidanceScale > 1;
     const toks = await time('tokenize', 'tokenize', () => {
-      const cond = tokenizeForModel(tokenizer, prompt, ctx);
+      const cond = tokenizeForModel(tokenizer, text, ctx);
       return { cond, uncond: cfg ? tokenizeForModel(tokenizer, '', ctx) : null };
     });
     const rows = toks.uncond ? [toks.uncond.ids, toks.cond.ids] : [toks.cond.ids];

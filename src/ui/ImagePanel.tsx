@@ -1,3 +1,4 @@
+import type { GeneratedImage } from '../state/generationSlice';
 import { useAppStore } from '../state/store';
 import { BusyBar } from './BusyBar';
 import { ErrorBanner } from './ErrorBanner';
@@ -7,6 +8,13 @@ import { BackendNote, RevealOnDone } from './ResultExtras';
 import { downloadPng, pngFileName } from './png';
 import { Timings } from './Timings';
 
+const clipPrompt = (prompt: string): string => (prompt.length > 60 ? `${prompt.slice(0, 57)}…` : prompt);
+
+/** A result line a person can read on its own: which model, how, from what prompt and seed, where. */
+function resultLine(image: GeneratedImage): string {
+  return `${image.variant.model === 'teacher' ? 'Teacher' : 'Flash'}, ${image.output.recipe} · “${clipPrompt(image.prompt)}” · seed ${image.seed} · ${image.backend}`;
+}
+
 export function ImagePanel() {
   const current = useAppStore((s) => s.current);
   const status = useAppStore((s) => s.status);
@@ -15,20 +23,28 @@ export function ImagePanel() {
   const onPainted = (paintMs: number, paintedAt: number): void => {
     if (current) recordPaint({ key: current.key, seed: current.seed, unetId: current.output.unetId, paintedAt, paintMs, timings: current.output.timings, profile: current.output.profile });
   };
-  const label = current ? `${current.variant.model === 'teacher' ? 'teacher' : `${current.variant.steps}-step`} image of “${current.prompt}”, seed ${current.seed}` : '';
+  // After a failed run the earlier image stays, dimmed and labelled as the previous one: someone fixing a typo
+  // keeps what they had to compare against (clearing it would also flash the panel empty). Its info line,
+  // notices, Download and timings go: under the error they would read as the failed request's.
+  const previous = error !== null && current !== null;
+  const label = current ? `${previous ? 'previous ' : ''}${current.variant.model === 'teacher' ? 'teacher' : `${current.variant.steps}-step`} image of “${current.prompt}”, seed ${current.seed}` : '';
   return (
     <section className="card image-panel" aria-label="Result" aria-busy={status === 'running'}>
-      <div className="frame" data-status={status}>
+      <div className={previous ? 'frame previous' : 'frame'} data-status={status}>
         {out ? <PixelCanvas image={out.image} label={label} testId="result" className="main-image" onPainted={onPainted} /> : <div className="placeholder">Your image appears here</div>}
         {status === 'running' && <BusyBar />}
         <RevealOnDone />
       </div>
       <ErrorBanner error={error} />
-      {current && out && (
+      {previous && (
+        <p className="previous-note" data-testid="previous-note">
+          Above: the previous image (“{clipPrompt(current.prompt)}”, seed {current.seed}).
+        </p>
+      )}
+      {current && out && !previous && (
         <div className="meta">
-          <p data-testid="result-info">
-            {out.recipe}
-            {out.noiseCorrection ? ' · noise correction' : ''} · seed {current.seed} · {current.backend}
+          <p data-testid="result-info" title={current.prompt}>
+            {resultLine(current)}
           </p>
           <BackendNote />
           {out.truncated && (

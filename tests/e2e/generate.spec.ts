@@ -15,7 +15,8 @@ test.describe('end-to-end generation with the tiny bundle', () => {
       if (c.model === 'flash') await setOptions(page, { steps: c.steps, nc: c.noise_correction });
       await generate(page);
       const info = page.getByTestId('result-info');
-      await expect(info).toContainText(c.model === 'teacher' ? 'DPM-Solver++ 25 steps, CFG 4' : `DDIM ${c.steps} step`);
+      await expect(info).toContainText(c.model === 'teacher' ? 'Teacher, 25 steps (DPM-Solver++, CFG 4)' : `Flash, ${c.steps} step${c.steps === 1 ? '' : 's'} (DDIM`);
+      await expect(info).toContainText(`“${c.prompt}”`);
       await expect(info).toContainText(c.noise_correction ? 'noise correction' : `seed ${c.seed}`);
       // per-stage timings: tokenize, encode, each UNet step (the teacher's 25 summarised), decode
       const timings = page.getByTestId('timings');
@@ -38,7 +39,7 @@ test('opens a standard SD ONNX folder (tiny-sd) through the same loader, unverif
   await expect(page.getByTestId('model')).toContainText('unverified (no hashes)');
   await setOptions(page, { prompt: c.prompt, seed: String(c.seed), steps: c.steps, nc: c.noise_correction });
   await generate(page);
-  await expect(page.getByTestId('result-info')).toContainText(`DDIM ${c.steps} steps`);
+  await expect(page.getByTestId('result-info')).toContainText(`Flash, ${c.steps} steps (DDIM`);
   expect(maxPixelDiff((await canvasPixels(page)).data, c)).toBeLessThanOrEqual(2);
 });
 
@@ -73,7 +74,13 @@ test.describe('bad input', () => {
     await expect(alert).toContainText('Words it knows:');
     await expect(alert).toContainText('triangle');
 
-    await setOptions(page, { prompt: Array.from({ length: 30 }, () => 'a red circle').join(' and '), steps: 1 });
+    // our bundle's grammar allows no prompt this long; a standard SD folder takes any text and truncates it
+    const long = Array.from({ length: 30 }, () => 'a red circle').join(' and ');
+    await setOptions(page, { prompt: long, steps: 1 });
+    await generate(page);
+    await expect(alert).toContainText('"and" cannot follow "circle"');
+    await openApp(page, '?bundle=tiny-sd');
+    await setOptions(page, { prompt: long, steps: 1 });
     await generate(page);
     await expect(page.getByTestId('truncation')).toContainText('the model reads the first 77');
     await expect(page.getByRole('alert')).toHaveCount(0);
@@ -116,7 +123,7 @@ test.describe('bad input', () => {
     await setOptions(page, { steps: 1 });
     await generate(page);
     await expect(page.getByRole('alert')).toHaveCount(0);
-    await expect(page.getByTestId('result-info')).toContainText('DDIM 1 step');
+    await expect(page.getByTestId('result-info')).toContainText('Flash, 1 step (DDIM');
   });
 
   test('a missing model file is named too', async ({ page }) => {
@@ -135,7 +142,7 @@ test.describe('bad input', () => {
       for (let i = 0; i < 6; i++) (b as HTMLButtonElement).click();
     });
     await expect(page.getByTestId('busy')).toHaveCount(0, { timeout: 30_000 });
-    await expect(page.getByTestId('result-info')).toContainText('DPM-Solver++ 25 steps');
+    await expect(page.getByTestId('result-info')).toContainText('Teacher, 25 steps (DPM-Solver++');
     await expect(page.getByTestId('history').locator('li')).toHaveCount(1);
     await expect(page.getByRole('alert')).toHaveCount(0);
   });
@@ -162,10 +169,10 @@ test('cancel mid-generation: the run stops, no image is added, the app stays usa
   });
   await expect(page.getByTestId('busy')).toHaveCount(0);
   await expect(page.getByTestId('history').locator('li')).toHaveCount(1);
-  await expect(page.getByTestId('result-info')).toContainText('DDIM 1 step');
+  await expect(page.getByTestId('result-info')).toContainText('Flash, 1 step (DDIM');
   await expect(page.getByRole('alert')).toHaveCount(0);
   await generate(page);
-  await expect(page.getByTestId('result-info')).toContainText('DPM-Solver++');
+  await expect(page.getByTestId('result-info')).toContainText('Teacher, 25 steps (DPM-Solver++');
 });
 
 test('keyboard only: Tab to the prompt, type, Enter generates; arrows pick steps', async ({ page }) => {
@@ -186,7 +193,7 @@ test('keyboard only: Tab to the prompt, type, Enter generates; arrows pick steps
   await page.keyboard.press('Shift+Tab');
   await expect(page.getByLabel('Prompt')).toBeFocused();
   await page.keyboard.press('Enter');
-  await expect(page.getByTestId('result-info')).toContainText('DDIM 3 steps', { timeout: 30_000 });
+  await expect(page.getByTestId('result-info')).toContainText('Flash, 3 steps (DDIM', { timeout: 30_000 });
 });
 
 test('the URL carries the state: a link reproduces the image', async ({ page, context }) => {
@@ -199,7 +206,7 @@ test('the URL carries the state: a link reproduces the image', async ({ page, co
 
   const other = await context.newPage();
   await other.goto(url);
-  await expect(other.getByTestId('result-info')).toContainText('DDIM 3 steps · seed 1234', { timeout: 30_000 });
+  await expect(other.getByTestId('result-info')).toContainText('Flash, 3 steps (DDIM) · “two green stars” · seed 1234', { timeout: 30_000 });
   await expect(other.getByLabel('Prompt')).toHaveValue('two green stars');
   await expect(other.getByLabel('Noise correction')).not.toBeChecked();
   expect((await canvasPixels(other)).data).toEqual(first.data);

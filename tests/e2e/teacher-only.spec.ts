@@ -28,7 +28,7 @@ test('a teacher-only bundle opens on the Teacher with Generate enabled; Flash is
   await expect(modelRadio(page, 'Flash')).toBeDisabled();
   await expect(page.getByTestId('model-notice')).toHaveCount(0);
   await generate(page);
-  await expect(page.getByTestId('result-info')).toContainText('DPM-Solver++ 25 steps, CFG 4');
+  await expect(page.getByTestId('result-info')).toContainText('Teacher, 25 steps (DPM-Solver++, CFG 4)');
 });
 
 test('a link asking for Flash on a teacher-only bundle explains itself instead of a dead button', async ({ page }) => {
@@ -38,6 +38,6 @@ test('a link asking for Flash on a teacher-only bundle explains itself instead o
   await expect(modelRadio(page, 'Teacher')).toBeChecked();
   await expect(page.getByTestId('result-info')).toHaveCount(0);
   await generate(page);
-  await expect(page.getByTestId('result-info')).toContainText('DPM-Solver++ 25 steps, CFG 4 · seed 5');
+  await expect(page.getByTestId('result-info')).toContainText('Teacher, 25 steps (DPM-Solver++, CFG 4) · “a red circle” · seed 5');
   await expect(page.getByTestId('model-notice')).toBeVisible();
 });

@@ -7,7 +7,6 @@ import { parsePythonJson } from '../../src/pipeline/json';
 import { parseManifest, parseSchedulerConfig } from '../../src/pipeline/manifest';
 import { openBundle } from '../../src/pipeline/openBundle';
 import { dpmTimesteps, linspaceTimesteps } from '../../src/pipeline/sdFolder';
-import { checkVocabulary, closestWord, promptWords, vocabularyMessage } from '../../src/pipeline/vocabulary';
 import { BASE, fixtureBytes, memoryCaches, nodeIo } from './helpers/nodeIo';
 
 const manifest = (): Record<string, unknown> => JSON.parse(new TextDecoder().decode(fixtureBytes('tiny-bundle/manifest.json'))) as Record<string, unknown>;
@@ -141,23 +140,6 @@ describe('size and sha256 verification', () => {
     const seen: number[] = [];
     await readVerifiedFile(nodeIo(), base, record, { onProgress: (p) => seen.push(p.loaded) });
     expect(seen.at(-1)).toBe(60660);
-  });
-});
-
-describe('vocabulary check', () => {
-  const words = ['a', 'red', 'blue', 'circle', 'square', 'to', 'the', 'left', 'of', 'on', 'background', 'white'];
-
-  it('splits like the tokenizer and accepts known words in any case', () => {
-    expect(promptWords('A Red circle, on  the white background')).toEqual(['a', 'red', 'circle', ',', 'on', 'the', 'white', 'background']);
-    expect(checkVocabulary('A RED circle to the left of a blue square', words)).toEqual({ ok: true });
-  });
-
-  it('names unknown words once each and suggests close known ones', () => {
-    const check = checkVocabulary('a red cirlce and a red dragon', words);
-    expect(check).toEqual({ ok: false, unknown: ['cirlce', 'and', 'dragon'], suggestions: { cirlce: 'circle' } });
-    if (check.ok) throw new Error('unreachable');
-    expect(vocabularyMessage(check)).toBe('This model does not know the words "cirlce" (did you mean "circle"?), "and", "dragon".');
-    expect(closestWord('zebra', words)).toBeNull();
   });
 });
 
