@@ -95,6 +95,8 @@ export interface GenerateOutput {
 
 export interface UnetSummary {
   id: string;
+  /** the graph's path in the bundle, as file errors name it */
+  file: string;
   role: UnetRole;
   steps: number;
   label: string;
@@ -116,6 +118,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   onProgress?: (p: LoadProgress) => void;
   onStep?: (p: StepProgress) => void;
+  /**
+   * Awaited before each UNet step and before decoding: where the caller's event loop may run, so that an abort
+   * requested meanwhile is seen. (A WASM session.run resolves through microtasks only and gives it no chance.)
+   */
+  yieldToEvents?: () => Promise<void>;
 }
 
 const now = (): number => performance.now();
@@ -231,7 +238,7 @@ export class Pipeline {
       imageSize: s.imageSize,
       latentShape: s.latentShape,
       contextLength: s.contextLength,
-      unets: s.unets.map((u) => ({ id: u.id, role: u.role, steps: u.recipe.timesteps.length, label: describeRecipe(u.recipe) })),
+      unets: s.unets.map((u) => ({ id: u.id, file: u.path, role: u.role, steps: u.recipe.timesteps.length, label: describeRecipe(u.recipe) })),
       vocabulary: s.vocabulary?.words ?? null,
     };
   }
@@ -272,23 +279,28 @@ export class Pipeline {
     return readVerifiedFile(this.io, this.spec.baseUrl, record, opts);
   }
 
-  /** Reads (and verifies) the files behind `paths` that are not loaded yet, with one progress total. */
-  private async readAll(paths: string[], opts: RunOptions): Promise<Map<string, Uint8Array>> {
+  /** Reads (and verifies) the files behind `paths` that are not loaded yet, with one progress total. A file whose
+   * failure `spare` accepts is left out of the result instead of failing the whole read. */
+  private async readAll(paths: string[], opts: RunOptions, spare: (path: string, err: unknown) => boolean = () => false): Promise<Map<string, Uint8Array>> {
     const sizes = paths.map((p) => this.records?.get(p)?.bytes ?? null);
     const bytesTotal = sizes.every((s): s is number => s !== null) ? sizes.reduce((a, b) => a + b, 0) : null;
     const loaded = new Map<string, number>();
     const out = new Map<string, Uint8Array>();
     for (const path of paths) {
       checkAbort(opts.signal);
-      const bytes = await this.readFile(path, {
-        signal: opts.signal,
-        onProgress: (p) => {
-          loaded.set(path, p.loaded);
-          const bytesDone = [...loaded.values()].reduce((a, b) => a + b, 0);
-          opts.onProgress?.({ ...p, bytesDone, bytesTotal });
-        },
-      });
-      out.set(path, bytes);
+      try {
+        const bytes = await this.readFile(path, {
+          signal: opts.signal,
+          onProgress: (p) => {
+            loaded.set(path, p.loaded);
+            const bytesDone = [...loaded.values()].reduce((a, b) => a + b, 0);
+            opts.onProgress?.({ ...p, bytesDone, bytesTotal });
+          },
+        });
+        out.set(path, bytes);
+      } catch (err) {
+        if (!spare(path, err)) throw err;
+      }
     }
     return out;
   }
@@ -330,15 +342,28 @@ export class Pipeline {
     return createTokenizer(tokenizerJson, config, tok.json);
   }
 
-  /** Loads the tokenizer, text encoder, VAE decoder and the UNets of `unetIds` (all files first, then sessions);
-   * resolves to whether anything had to be loaded. */
-  async prepare(unetIds: readonly string[], opts: RunOptions = {}): Promise<boolean> {
+  /**
+   * Loads the tokenizer, text encoder, VAE decoder and the UNets of `unetIds` (all files first, then sessions);
+   * resolves to whether anything had to be loaded. Given `failures`, a UNet that fails (its file corrupt or
+   * missing, its graph unusable) is recorded there by id and the rest still loads; a failed shared part always throws.
+   */
+  async prepare(unetIds: readonly string[], opts: RunOptions = {}, failures?: Map<string, unknown>): Promise<boolean> {
     const spec = this.spec;
+    const owner = new Map<string, string>();
     const unetPaths = unetIds.map((id) => {
       const u = spec.unets.find((x) => x.id === id);
       if (!u) throw new InputError(`This bundle has no model "${id}".`);
+      owner.set(u.path, id);
       return u.path;
     });
+    const failed = new Set<string>();
+    const spare = (path: string, err: unknown): boolean => {
+      const id = owner.get(path);
+      if (!failures || id === undefined || isAbortError(err)) return false;
+      failures.set(id, err);
+      failed.add(path);
+      return true;
+    };
     const loadsTokenizer = !this.tokenizer;
     if (loadsTokenizer) {
       const loading = this.loadTokenizer(opts);
@@ -350,17 +375,32 @@ export class Pipeline {
     }
     const wanted = [...new Set([spec.textEncoder, spec.vaeDecoder, ...unetPaths])].filter((p) => !this.sessions.has(p));
     if (wanted.length === 0) return loadsTokenizer;
-    const bytes = await this.readAll(wanted, opts);
+    const bytes = await this.readAll(wanted, opts, spare);
     // weights kept beside a graph (ONNX external data, as in optimum's exports of models over 2 GB)
-    const refs = new Map(wanted.map((path) => [path, externalDataFiles(bytes.get(path) ?? new Uint8Array(), path).map((name) => ({ name, file: joinPath(dirOf(path), name) }))]));
-    const externalBytes = await this.readAll([...new Set([...refs.values()].flat().map((r) => r.file))], opts);
-    for (const path of wanted) {
+    const read = wanted.filter((p) => !failed.has(p));
+    const refs = new Map(read.map((path) => [path, externalDataFiles(bytes.get(path) ?? new Uint8Array(), path).map((name) => ({ name, file: joinPath(dirOf(path), name) }))]));
+    const graphOf = new Map([...refs].flatMap(([path, rs]) => rs.map((r) => [r.file, path] as const)));
+    const externalBytes = await this.readAll([...graphOf.keys()], opts, (file, err) => spare(graphOf.get(file) ?? file, err));
+    for (const path of read) {
       checkAbort(opts.signal);
-      const data = (refs.get(path) ?? []).map((r) => ({ path: r.name, data: externalBytes.get(r.file) as Uint8Array }));
-      const session = await this.session(path, bytes.get(path), data);
-      this.checkSession(path, session);
+      if (failed.has(path)) continue;
+      try {
+        const data = (refs.get(path) ?? []).map((r) => ({ path: r.name, data: externalBytes.get(r.file) as Uint8Array }));
+        const session = await this.session(path, bytes.get(path), data);
+        this.checkSession(path, session);
+      } catch (err) {
+        // a session that fails its checks must not serve later runs: the next one recreates it and says why again
+        this.dropSession(path);
+        if (!spare(path, err)) throw err;
+      }
     }
     return true;
+  }
+
+  private dropSession(path: string): void {
+    const s = this.sessions.get(path);
+    this.sessions.delete(path);
+    void s?.then((x) => x.release()).catch(() => undefined);
   }
 
   /** Shapes and dtypes as the sessions report them: checked against the manifest, or adopted for a standard folder. */
@@ -512,8 +552,15 @@ export class Pipeline {
     const total = recipe.timesteps.length;
     let step = 0;
     let epsMs = 0;
-    const timedEps: EpsModel = async (x, t) => {
+    let yieldMs = 0;
+    const yieldToEvents = async (): Promise<void> => {
+      const t0 = now();
+      await opts.yieldToEvents?.();
+      yieldMs += now() - t0;
       checkAbort(opts.signal);
+    };
+    const timedEps: EpsModel = async (x, t) => {
+      await yieldToEvents();
       const i = step++;
       opts.onStep?.({ index: i, total, t });
       runs.unet.push(0);
@@ -524,7 +571,8 @@ export class Pipeline {
     };
     const sampleStart = now();
     const x0 = await this.sample(recipe, timedEps, xT);
-    const schedulerMs = now() - sampleStart - epsMs;
+    const schedulerMs = now() - sampleStart - epsMs - yieldMs;
+    await yieldToEvents();
 
     const image = await time('decode', 'decode', async () => {
       const vae = await this.session(this.spec.vaeDecoder, undefined);

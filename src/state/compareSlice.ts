@@ -7,6 +7,8 @@ export interface CompareEntry {
   label: string;
   variant: Variant;
   image: GeneratedImage | null;
+  /** why this variant has no image (its UNet's file failed, say) while the others may have one */
+  error: WorkerError | null;
 }
 
 export interface CompareSlice {
@@ -28,11 +30,11 @@ export function compareVariants(summary: BundleSummary, noiseCorrection: boolean
   const entries: CompareEntry[] = [];
   for (const steps of [1, 2, 3] as const) {
     if (summary.unets.some((u) => u.role === 'flash' && u.steps === steps)) {
-      entries.push({ label: `${steps} step${steps === 1 ? '' : 's'}`, variant: { model: 'flash', steps, noiseCorrection }, image: null });
+      entries.push({ label: `${steps} step${steps === 1 ? '' : 's'}`, variant: { model: 'flash', steps, noiseCorrection }, image: null, error: null });
     }
   }
   const teacher = summary.unets.find((u) => u.role === 'teacher');
-  if (teacher) entries.push({ label: `Teacher (${teacher.steps} steps)`, variant: { model: 'teacher', steps: 2, noiseCorrection: false }, image: null });
+  if (teacher) entries.push({ label: `Teacher (${teacher.steps} steps)`, variant: { model: 'teacher', steps: 2, noiseCorrection: false }, image: null, error: null });
   return entries;
 }
 
@@ -52,30 +54,43 @@ export const createCompareSlice =
       startCompare: () => {
         const { load, engine } = { load: get().load, engine: deps.engine };
         if (load.kind !== 'ready' || !engine) return;
+        const entries = compareVariants(load.summary, get().noiseCorrection);
+        const sides = { compareLeft: 0, compareRight: Math.max(0, entries.length - 1) };
         const r = get().formRequest();
         if (!r.ok) {
-          set({ view: 'compare', compareStatus: 'error', compareError: { kind: 'input', message: r.message } });
+          // the previous comparison's images belong to another request: they are not shown under this error
+          jobId = null;
+          set({ view: 'compare', compare: entries, ...sides, compareStatus: 'error', compareError: { kind: 'input', message: r.message } });
           return;
         }
         const { prompt, seed } = r.request;
-        const entries = compareVariants(load.summary, get().noiseCorrection);
-        set({ view: 'compare', compare: entries, compareStatus: 'running', compareError: null, compareLeft: 0, compareRight: Math.max(0, entries.length - 1) });
+        set({ view: 'compare', compare: entries, ...sides, compareStatus: 'running', compareError: null });
+        const patch = (i: number, change: Partial<CompareEntry>): void => set({ compare: get().compare.map((e, k) => (k === i ? { ...e, ...change } : e)) });
         const job = engine.generate(prompt, seed, entries.map((e) => e.variant), {
           onBackend: (backend, reason) => get().setBackend(backend, reason),
           onImage: (i, output) => {
-            if (jobId !== job.id) return;
             const entry = get().compare[i];
-            if (!entry) return;
+            if (jobId !== job.id || !entry) return;
+            get().noteUnetWorks(output.unetId);
             const image: GeneratedImage = { key: imageKey(), prompt, seed, variant: entry.variant, output, bundle: get().bundle?.id ?? '', backend: get().backend?.kind === 'webgpu' ? 'WebGPU' : 'WASM' };
-            set({ compare: get().compare.map((e, k) => (k === i ? { ...e, image } : e)) });
+            patch(i, { image });
+          },
+          onVariantError: (i, error) => {
+            if (jobId !== job.id) return;
+            get().noteFileError(error);
+            patch(i, { error });
           },
         });
         jobId = job.id;
         void job.done.then((res) => {
           if (jobId !== job.id) return;
           jobId = null;
-          if (res.ok) set({ compareStatus: 'done' });
-          else set({ compareStatus: res.error.kind === 'cancelled' ? 'idle' : 'error', compareError: res.error.kind === 'cancelled' ? null : res.error });
+          if (res.ok) {
+            set({ compareStatus: 'done' });
+            return;
+          }
+          get().noteFileError(res.error);
+          set({ compareStatus: res.error.kind === 'cancelled' ? 'idle' : 'error', compareError: res.error.kind === 'cancelled' ? null : res.error });
         });
       },
     };

@@ -102,6 +102,12 @@ export const createFormSlice: SliceCreator<FormSlice> = (set, get) => ({
   },
   requestGenerate: () => {
     if (!get().modelReady) return;
+    // Generate (button or Enter) while the comparison is shown re-runs the comparison with the form's request
+    if (get().view === 'compare') {
+      set({ autoGenerate: false });
+      get().startCompare();
+      return;
+    }
     const r = get().formRequest();
     if (!r.ok) {
       get().showInputError(r.message);

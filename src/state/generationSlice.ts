@@ -43,8 +43,13 @@ export const createGenerationSlice =
       error: null,
       step: null,
       showInputError: (message) => set({ status: 'error', error: { kind: 'input', message } }),
+      // Stopped for the page at once: whatever the worker still sends for the job (an image it finished before it
+      // read the cancel) is dropped.
       cancelGeneration: () => {
-        if (jobId !== null) deps.engine?.cancel(jobId);
+        if (jobId === null) return;
+        deps.engine?.cancel(jobId);
+        jobId = null;
+        set({ status: 'idle', step: null });
       },
       startGeneration: (req) => {
         const engine = deps.engine;
@@ -57,6 +62,9 @@ export const createGenerationSlice =
           },
           onBackend: (backend, reason) => get().setBackend(backend, reason),
           onImage: (_v, output) => {
+            // the latest request wins: an image of a superseded or cancelled job is not shown nor kept
+            if (jobId !== job.id) return;
+            get().noteUnetWorks(output.unetId);
             const backend = get().backend;
             const image: GeneratedImage = {
               key: imageKey(),
@@ -82,8 +90,10 @@ export const createGenerationSlice =
             // main thread ~10 ms right when the worker starts, which made flash-1 ~1.25× slower (BENCH_FIXES.md).
             const shown = get().current;
             if (shown) deps.setSearch(imageSearch(shown, backendPref));
+          } else {
+            get().noteFileError(r.error);
+            set({ status: r.error.kind === 'cancelled' ? 'idle' : 'error', error: r.error.kind === 'cancelled' ? null : r.error, step: null });
           }
-          else set({ status: r.error.kind === 'cancelled' ? 'idle' : 'error', error: r.error.kind === 'cancelled' ? null : r.error, step: null });
         });
       },
     };

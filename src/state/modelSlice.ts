@@ -11,6 +11,12 @@ export type LoadState =
   | { kind: 'ready'; summary: BundleSummary; ms: number }
   | { kind: 'error'; error: WorkerError };
 
+/** A file of the loaded bundle that failed (verification, download or session) while the rest works. */
+export interface FileFailure {
+  file: string;
+  message: string;
+}
+
 const SAFE_FOLDER = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export interface ModelSlice {
@@ -19,6 +25,11 @@ export interface ModelSlice {
   load: LoadState;
   /** true once the bundle's shared sessions are created (tokenizer, text encoder, VAE decoder) */
   modelReady: boolean;
+  /** files of the loaded bundle that failed at load or in a later run, until a run that needs them works */
+  fileFailures: FileFailure[];
+  noteFileError: (error: WorkerError) => void;
+  /** a run with this UNet worked: its file is fine now (a retried download) */
+  noteUnetWorks: (unetId: string) => void;
   loadModelIndex: (fetchFn: typeof fetch, preferred?: string) => Promise<void>;
   selectBundle: (id: string) => void;
   /** a standard SD ONNX folder (or another bundle) served under /models/<name>/ */
@@ -35,6 +46,21 @@ export const createModelSlice =
       bundle: null,
       load: { kind: 'idle' },
       modelReady: false,
+      fileFailures: [],
+      noteFileError: (error) => {
+        if (error.kind !== 'file' && error.kind !== 'model') return;
+        const failure = { file: error.file, message: error.message };
+        set({ fileFailures: [...get().fileFailures.filter((f) => f.file !== error.file), failure] });
+      },
+      noteUnetWorks: (unetId) => {
+        const { load, fileFailures } = get();
+        const graph = load.kind === 'ready' ? load.summary.unets.find((u) => u.id === unetId)?.file : undefined;
+        if (graph === undefined) return;
+        // the graph, or weights kept beside it (ONNX external data)
+        const dir = graph.includes('/') ? graph.slice(0, graph.lastIndexOf('/') + 1) : null;
+        const works = (f: FileFailure): boolean => f.file === graph || (dir !== null && f.file.startsWith(dir));
+        if (fileFailures.some(works)) set({ fileFailures: fileFailures.filter((f) => !works(f)) });
+      },
       loadModelIndex: async (fetchFn, preferred) => {
         set({ modelIndex: { kind: 'loading' }, bundle: null, modelReady: false });
         const result = await fetchModelIndex(fetchFn);
@@ -63,7 +89,7 @@ export const createModelSlice =
         const { bundle, backendPref, model, steps, noiseCorrection } = get();
         if (!bundle || !deps.engine) return;
         if (loadId !== null) deps.engine.cancel(loadId);
-        set({ load: { kind: 'loading', progress: null }, modelReady: false, backendNotice: null });
+        set({ load: { kind: 'loading', progress: null }, modelReady: false, backendNotice: null, fileFailures: [] });
         const job = deps.engine.load(bundle.url, backendPref, { model, steps, noiseCorrection }, {
           onProgress: (progress) => {
             if (loadId === job.id) set({ load: { kind: 'loading', progress } });
@@ -79,6 +105,10 @@ export const createModelSlice =
             return;
           }
           set({ load: { kind: 'ready', summary: r.value.bundle, ms: r.value.ms }, modelReady: true });
+          for (const f of r.value.unetFailures) get().noteFileError(f.error);
+          // said at once, not only at the first Generate: the form may be on the UNet that failed
+          const failed = r.value.unetFailures[0];
+          if (failed) set({ status: 'error', error: failed.error });
           get().fitModelToBundle(r.value.bundle);
           get().setBackend(r.value.backend);
           if (get().autoGenerate) get().requestGenerate();

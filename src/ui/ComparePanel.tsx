@@ -1,7 +1,7 @@
 import { appStore, useAppStore } from '../state/store';
 import { ErrorBanner } from './ErrorBanner';
 import { PixelCanvas } from './PixelCanvas';
-import { SplitView } from './SplitView';
+import { pendingText, SplitView } from './SplitView';
 
 /** The same prompt and seed at 1, 2 and 3 steps and with the teacher, side by side and in a split view. */
 export function ComparePanel() {
@@ -40,7 +40,13 @@ export function ComparePanel() {
       <ol className="compare-grid">
         {entries.map((e, i) => (
           <li key={e.label} data-testid={`compare-${i}`}>
-            {e.image ? <PixelCanvas image={e.image.output.image} label={`${e.label}`} /> : <div className="placeholder small">{status === 'running' ? '…' : '–'}</div>}
+            {e.image ? (
+              <PixelCanvas image={e.image.output.image} label={`${e.label}`} />
+            ) : (
+              <div className={`placeholder small${e.error ? ' failed' : ''}`} title={pendingText(e, status === 'running')}>
+                {e.error ? 'failed' : status === 'running' ? '…' : '–'}
+              </div>
+            )}
             <span>{e.label}</span>
             {e.image && <span className="ms">{Math.round(e.image.output.timings.filter((t) => t.stage !== 'load').reduce((a, t) => a + t.ms, 0))} ms</span>}
           </li>

@@ -1,8 +1,26 @@
-import { useRef, type KeyboardEvent, type PointerEvent } from 'react';
+import { useRef, type CSSProperties, type KeyboardEvent, type PointerEvent } from 'react';
+import type { CompareEntry } from '../state/compareSlice';
 import { appStore, useAppStore } from '../state/store';
 import { PixelCanvas } from './PixelCanvas';
 
 const KEY_STEP: Record<string, number> = { ArrowLeft: -5, ArrowRight: 5, ArrowDown: -5, ArrowUp: 5, PageDown: -20, PageUp: 20 };
+
+/** What a variant without an image is doing, in words: never blank, so no other image can pass for it. */
+export function pendingText(entry: CompareEntry, running: boolean): string {
+  if (entry.error) return `${entry.label} — failed: ${entry.error.message}`;
+  return `${entry.label} — ${running ? 'generating…' : 'not generated'}`;
+}
+
+/** One side: its image, or an opaque card saying why there is none, its text centred in the part left visible. */
+function Side({ entry, running, visible }: { entry: CompareEntry | undefined; running: boolean; visible: CSSProperties }) {
+  if (!entry) return <div className="placeholder split-pending" />;
+  if (entry.image) return <PixelCanvas image={entry.image.output.image} label={entry.label} />;
+  return (
+    <div className={`placeholder split-pending${entry.error ? ' failed' : ''}`} style={visible}>
+      <span>{pendingText(entry, running)}</span>
+    </div>
+  );
+}
 
 /** Two images stacked; the right one is revealed right of a draggable (or arrow-key driven) divider. */
 export function SplitView() {
@@ -10,6 +28,7 @@ export function SplitView() {
   const split = useAppStore((s) => s.split);
   const a = useAppStore((s) => s.compare[s.compareLeft]);
   const b = useAppStore((s) => s.compare[s.compareRight]);
+  const running = useAppStore((s) => s.compareStatus === 'running');
   const box = useRef<HTMLDivElement>(null);
   const { setSplit } = appStore.getState();
 
@@ -35,9 +54,9 @@ export function SplitView() {
   if (entries.length === 0) return null;
   return (
     <div className="split" ref={box} onPointerDown={onPointerDown} onPointerMove={onPointerMove} data-testid="split">
-      {a?.image ? <PixelCanvas image={a.image.output.image} label={a.label} /> : <div className="placeholder">{a?.label}</div>}
-      <div className="split-right" style={{ clipPath: `inset(0 0 0 ${split}%)` }}>
-        {b?.image ? <PixelCanvas image={b.image.output.image} label={b.label} /> : <div className="placeholder">{b?.label}</div>}
+      <Side entry={a} running={running} visible={{ paddingRight: `calc(${100 - split}% + 1.25rem)` }} />
+      <div className="split-right" style={{ clipPath: `inset(0 0 0 ${split}%)` }} data-testid="split-right">
+        <Side entry={b} running={running} visible={{ paddingLeft: `calc(${split}% + 1.25rem)` }} />
       </div>
       <span className="split-tag left">{a?.label}</span>
       <span className="split-tag right">{b?.label}</span>

@@ -1,8 +1,13 @@
 import { describeBackend } from '../pipeline/backend';
-import type { LoadState, ModelIndexState } from '../state/modelSlice';
+import type { FileFailure, LoadState, ModelIndexState } from '../state/modelSlice';
 import { useAppStore } from '../state/store';
 
-function modelText(index: ModelIndexState, load: LoadState, title: string | undefined): string {
+function failedText(failures: readonly FileFailure[]): string {
+  if (failures.length === 0) return '';
+  return ` · ${failures.length} file${failures.length === 1 ? '' : 's'} failed: ${failures.map((f) => f.file).join(', ')}`;
+}
+
+function modelText(index: ModelIndexState, load: LoadState, title: string | undefined, failures: readonly FileFailure[]): string {
   switch (index.kind) {
     case 'loading':
       return 'Looking for model bundles…';
@@ -24,7 +29,7 @@ function modelText(index: ModelIndexState, load: LoadState, title: string | unde
       return `Loading ${title ?? 'model'}…`;
     case 'ready': {
       const s = load.summary;
-      return `Model: ${s.name} · ${s.imageSize[1]}×${s.imageSize[0]} · ${s.verified ? 'verified' : 'unverified (no hashes)'}`;
+      return `Model: ${s.name} · ${s.imageSize[1]}×${s.imageSize[0]} · ${s.verified ? 'verified' : 'unverified (no hashes)'}${failedText(failures)}`;
     }
     case 'error':
       return `Could not load ${title ?? 'the model'}: ${load.error.message}`;
@@ -41,6 +46,7 @@ export function StatusLine() {
   const modelIndex = useAppStore((s) => s.modelIndex);
   const load = useAppStore((s) => s.load);
   const title = useAppStore((s) => s.bundle?.title);
+  const fileFailures = useAppStore((s) => s.fileFailures);
   const failed = modelIndex.kind === 'error' || load.kind === 'error';
   return (
     <p className="status" role="status">
@@ -52,8 +58,8 @@ export function StatusLine() {
           {notice} — switched to WASM
         </span>
       )}
-      <span data-testid="model" className={failed ? 'error' : undefined}>
-        {modelText(modelIndex, load, title)}
+      <span data-testid="model" className={failed ? 'error' : fileFailures.length > 0 ? 'notice' : undefined} title={fileFailures.map((f) => f.message).join('\n') || undefined}>
+        {modelText(modelIndex, load, title, fileFailures)}
       </span>
     </p>
   );

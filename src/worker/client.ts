@@ -16,6 +16,8 @@ export interface LoadHandlers {
 
 export interface GenerateHandlers {
   onImage?: (variant: number, output: GenerateOutput) => void;
+  /** a comparison's variant that failed on its own; the others still come */
+  onVariantError?: (variant: number, error: WorkerError) => void;
   onStep?: (variant: number, step: StepProgress) => void;
   onBackend?: (b: BackendInfo, reason: string) => void;
 }
@@ -35,11 +37,56 @@ export interface WorkerLike {
 }
 
 interface Pending {
-  onEvent: (e: WorkerEvent) => void;
+  onEvent: (e: RequestEvent) => void;
   settle: (e: Extract<WorkerEvent, { type: 'result' }>) => void;
 }
 
 type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
+
+/** The events a request gets before its result. */
+type RequestEvent = Exclude<WorkerEvent, { type: 'result' }>;
+
+function loadEvent(e: RequestEvent, h: LoadHandlers): void {
+  switch (e.type) {
+    case 'progress':
+      h.onProgress?.(e.progress);
+      return;
+    case 'backend':
+      h.onBackend?.(e.backend, e.reason);
+      return;
+    case 'step':
+    case 'image':
+    case 'variant-error':
+      return; // a load makes no images
+    default: {
+      const never: never = e;
+      throw new Error(`unknown event ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function generateEvent(e: RequestEvent, h: GenerateHandlers): void {
+  switch (e.type) {
+    case 'image':
+      h.onImage?.(e.variant, e.output);
+      return;
+    case 'variant-error':
+      h.onVariantError?.(e.variant, e.error);
+      return;
+    case 'step':
+      h.onStep?.(e.variant, e.step);
+      return;
+    case 'backend':
+      h.onBackend?.(e.backend, e.reason);
+      return;
+    case 'progress':
+      return; // a UNet loaded on first use: the step progress covers the wait
+    default: {
+      const never: never = e;
+      throw new Error(`unknown event ${JSON.stringify(never)}`);
+    }
+  }
+}
 
 export class InferenceClient implements Engine {
   private nextId = 1;
@@ -66,7 +113,7 @@ export class InferenceClient implements Engine {
     }
   }
 
-  private send<T>(body: RequestBody, onEvent: (e: WorkerEvent) => void, pick: (r: Extract<WorkerEvent, { type: 'result' }>) => Result<T>): { id: number; done: Promise<Result<T>> } {
+  private send<T>(body: RequestBody, onEvent: (e: RequestEvent) => void, pick: (r: Extract<WorkerEvent, { type: 'result' }>) => Result<T>): { id: number; done: Promise<Result<T>> } {
     const id = this.nextId++;
     const done = new Promise<Result<T>>((resolve) => {
       this.pending.set(id, { onEvent, settle: (r) => resolve(pick(r)) });
@@ -78,10 +125,7 @@ export class InferenceClient implements Engine {
   load(bundleUrl: string, backend: BackendPreference, warm: Variant, h: LoadHandlers = {}): { id: number; done: Promise<Result<LoadDone>> } {
     return this.send<LoadDone>(
       { type: 'load', bundleUrl, backend, warm },
-      (e) => {
-        if (e.type === 'progress') h.onProgress?.(e.progress);
-        else if (e.type === 'backend') h.onBackend?.(e.backend, e.reason);
-      },
+      (e) => loadEvent(e, h),
       (r) => (r.ok ? (r.request === 'load' ? { ok: true, value: r.value } : unexpected(r.request)) : { ok: false, error: r.error }),
     );
   }
@@ -89,11 +133,7 @@ export class InferenceClient implements Engine {
   generate(prompt: string, seed: number, variants: Variant[], h: GenerateHandlers = {}): { id: number; done: Promise<Result<GenerateDone>> } {
     return this.send<GenerateDone>(
       { type: 'generate', prompt, seed, variants },
-      (e) => {
-        if (e.type === 'image') h.onImage?.(e.variant, e.output);
-        else if (e.type === 'step') h.onStep?.(e.variant, e.step);
-        else if (e.type === 'backend') h.onBackend?.(e.backend, e.reason);
-      },
+      (e) => generateEvent(e, h),
       (r) => (r.ok ? (r.request === 'generate' ? { ok: true, value: r.value } : unexpected(r.request)) : { ok: false, error: r.error }),
     );
   }

@@ -15,7 +15,7 @@ import { ORT_WASM_BASE } from '../pipeline/ortEnv';
 import { Pipeline, type GenerateOutput, type GenerateParams } from '../pipeline/pipeline';
 import type { Runtime } from '../pipeline/runtime';
 import { availableChoice } from '../pipeline/variants';
-import type { EngineCallbacks, HostEngine } from './host';
+import { toWorkerError, type EngineCallbacks, type HostEngine } from './host';
 import type { LoadDone, Variant } from './protocol';
 
 interface WorkerScope {
@@ -76,17 +76,26 @@ export class WorkerEngine implements HostEngine {
     // The form's choice may be one this bundle lacks (flash on a teacher-only bundle): warm what the page will switch to.
     const offers = spec.unets.map((u) => ({ role: u.role, steps: u.recipe.timesteps.length }));
     const { unet } = pipeline.resolve({ ...warm, ...availableChoice(offers, warm).choice });
+    // A warm UNet that fails leaves the bundle usable with its other UNets: the page is told which and why.
+    const failures = new Map<string, unknown>();
+    const prepare = async (): Promise<void> => {
+      failures.clear();
+      await pipeline.prepare([unet.id], cb, failures);
+      const gpuFailure = [...failures.values()].find((err) => !isUserOrFileError(err));
+      if (pipeline.backend.kind === 'webgpu' && gpuFailure !== undefined) throw gpuFailure;
+    };
     try {
-      await pipeline.prepare([unet.id], cb);
+      await prepare();
     } catch (err) {
       if (choice.info.kind !== 'webgpu' || isUserOrFileError(err)) throw err;
       const reason = `WebGPU failed (${err instanceof Error ? err.message : String(err)})`;
       await pipeline.switchRuntime(this.wasmRuntime(reason));
-      await pipeline.prepare([unet.id], cb);
+      await prepare();
     }
     if (spec.files) void pruneCache(this.io, spec.baseUrl, spec.files).catch(() => 0);
     this.pipeline = pipeline;
-    return { bundle: pipeline.summary(), backend: pipeline.backend, ms: performance.now() - t0 };
+    const unetFailures = [...failures].map(([unetId, err]) => ({ unetId, error: toWorkerError(err) }));
+    return { bundle: pipeline.summary(), backend: pipeline.backend, ms: performance.now() - t0, unetFailures };
   }
 
   async generate(params: GenerateParams, cb: EngineCallbacks): Promise<GenerateOutput> {

@@ -2,7 +2,8 @@
  * The worker side of the protocol: one job at a time, each with its own AbortController.
  * Latest wins: a new generate aborts the running generate (it stops between UNet steps) and replaces any
  * queued one, so rapid clicks never pile up; a new load aborts whatever runs and drops everything queued.
- * A generate that arrives during a load waits for it.
+ * A generate that arrives during a load waits for it. A comparison (several variants) goes on past a variant
+ * whose file or model fails, reporting it with a `variant-error` event.
  */
 
 import type { BackendInfo, BackendPreference } from '../pipeline/backend';
@@ -17,6 +18,8 @@ export interface EngineCallbacks {
   onProgress: (p: LoadProgress) => void;
   onStep: (s: StepProgress) => void;
   onBackend: (b: BackendInfo, reason: string) => void;
+  /** lets the worker read its messages (a cancel, a newer request) before the job goes on */
+  yieldToEvents: () => Promise<void>;
 }
 
 /** What the host drives: implemented over the real pipeline in engine.ts, faked in tests. */
@@ -43,6 +46,28 @@ export function toWorkerError(err: unknown): WorkerError {
 
 const cancelled = (why: string): WorkerError => ({ kind: 'cancelled', message: why });
 
+/** A prompt or seed the model refuses fails every variant alike; anything else belongs to the one variant. */
+function failsOneVariant(err: unknown): boolean {
+  return !(isAbortError(err) || err instanceof InputError || err instanceof VocabularyError);
+}
+
+/**
+ * Resolves in a later task, so the messages queued for this worker (a cancel, a newer generate) are handled
+ * first: onnxruntime-web's WASM session.run computes synchronously and resolves through microtasks only, so a
+ * loop that awaits nothing else never returns to the task queue. A MessageChannel message is a task without
+ * delay; a nested setTimeout would be clamped to 4 ms per call.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => {
+      port1.close();
+      resolve();
+    };
+    port2.postMessage(null);
+  });
+}
+
 /**
  * Step progress is posted at most once per this interval, and not in a job's first interval: each message makes
  * the page re-render and repaint its progress bar on the 2 cores the worker's WASM threads need (the teacher ran
@@ -59,6 +84,7 @@ export class InferenceHost {
     private readonly engine: HostEngine,
     private readonly post: Post,
     private readonly stepIntervalMs = STEP_INTERVAL_MS,
+    private readonly yieldToEvents: () => Promise<void> = yieldToEventLoop,
   ) {}
 
   /** true while a job runs or waits (tests use it to wait for quiet) */
@@ -132,6 +158,7 @@ export class InferenceHost {
         this.post({ id, type: 'step', variant: variant(), step });
       },
       onBackend: (backend, reason) => this.post({ id, type: 'backend', backend, reason }),
+      yieldToEvents: this.yieldToEvents,
     };
   }
 
@@ -146,15 +173,25 @@ export class InferenceHost {
         }
         case 'generate': {
           let index = 0;
+          let images = 0;
           const cb = this.callbacks(job.id, signal, () => index);
+          const comparison = job.variants.length > 1;
           for (; index < job.variants.length; index++) {
             const v = job.variants[index];
             if (!v) break;
-            const output = await this.engine.generate({ prompt: job.prompt, seed: job.seed, ...v }, cb);
+            let output: GenerateOutput;
+            try {
+              output = await this.engine.generate({ prompt: job.prompt, seed: job.seed, ...v }, cb);
+            } catch (err) {
+              if (!comparison || signal.aborted || !failsOneVariant(err)) throw err;
+              this.post({ id: job.id, type: 'variant-error', variant: index, error: toWorkerError(err) });
+              continue;
+            }
             signal.throwIfAborted();
             this.post({ id: job.id, type: 'image', variant: index, output }, [output.image.data.buffer]);
+            images++;
           }
-          this.post({ id: job.id, type: 'result', request: 'generate', ok: true, value: { images: job.variants.length } });
+          this.post({ id: job.id, type: 'result', request: 'generate', ok: true, value: { images } });
           break;
         }
         default: {

@@ -30,13 +30,22 @@ export type WorkerError =
   | { kind: 'model'; message: string; file: string }
   | { kind: 'internal'; message: string };
 
+/** A UNet of a loaded bundle that could not be prepared (a corrupt or missing file): the rest of the bundle works. */
+export interface UnetFailure {
+  unetId: string;
+  error: WorkerError;
+}
+
 export interface LoadDone {
   bundle: BundleSummary;
   backend: BackendInfo;
   ms: number;
+  /** the warm UNet, when it failed while the shared parts loaded */
+  unetFailures: UnetFailure[];
 }
 
 export interface GenerateDone {
+  /** images made; in a comparison, the variants that failed were reported by `variant-error` events */
   images: number;
 }
 
@@ -51,6 +60,8 @@ export type WorkerEvent =
   | { id: number; type: 'progress'; progress: LoadProgress }
   | { id: number; type: 'step'; variant: number; step: StepProgress }
   | { id: number; type: 'image'; variant: number; output: GenerateOutput }
+  /** one variant of a comparison failed (its file or model); the job goes on with the others */
+  | { id: number; type: 'variant-error'; variant: number; error: WorkerError }
   /** the backend changed under a running request (a lost WebGPU device → WASM) */
   | { id: number; type: 'backend'; backend: BackendInfo; reason: string }
   | WorkerResult;

@@ -212,3 +212,43 @@ describe('verified loading', () => {
     await expect(pipe.prepare(['flash-1'])).rejects.toThrow(/^vae_decoder\/model\.onnx: is missing/);
   });
 });
+
+describe('a UNet that fails, and room for a cancel between steps', () => {
+  const flip = (b: Uint8Array): Uint8Array => {
+    const c = b.slice();
+    c[c.length >> 1] = (c[c.length >> 1] as number) ^ 0xff;
+    return c;
+  };
+
+  it('given a failures map, a corrupt UNet is recorded there while the shared parts load', { timeout: 60_000 }, async () => {
+    const pipe = await open('tiny-bundle', nodeIo({ alter: { 'tiny-bundle/unet-flash-2/model.onnx': flip } }));
+    const failures = new Map<string, unknown>();
+    expect(await pipe.prepare(['flash-2'], {}, failures)).toBe(true);
+    expect([...failures.keys()]).toEqual(['flash-2']);
+    expect(failures.get('flash-2')).toBeInstanceOf(BundleFileError);
+    expect((await pipe.generate(params({ steps: 1 }))).unetId).toBe('flash-1');
+    // tried again (and named again) when asked for
+    await expect(pipe.generate(params({ steps: 2 }))).rejects.toThrow(/^unet-flash-2\/model\.onnx: sha256/);
+    // a shared part failing still fails the whole prepare
+    const noVae = await open('tiny-bundle', nodeIo({ alter: { 'tiny-bundle/vae_decoder/model.onnx': flip } }));
+    await expect(noVae.prepare(['flash-1'], {}, new Map())).rejects.toThrow(/^vae_decoder\/model\.onnx: sha256/);
+  });
+
+  it('yieldToEvents is awaited before each UNet step and before decoding, and an abort asked for there stops the run', { timeout: 60_000 }, async () => {
+    const pipe = await open('tiny-bundle');
+    let yields = 0;
+    await pipe.generate(params({ steps: 2 }), { yieldToEvents: async () => void yields++ });
+    expect(yields).toBe(3);
+    const ctrl = new AbortController();
+    const steps: number[] = [];
+    const run = pipe.generate(params({ model: 'teacher' }), {
+      signal: ctrl.signal,
+      onStep: (s) => steps.push(s.index),
+      yieldToEvents: async () => {
+        if (steps.length === 3) ctrl.abort();
+      },
+    });
+    await expect(run).rejects.toThrow();
+    expect(steps).toEqual([0, 1, 2]);
+  });
+});

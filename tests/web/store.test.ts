@@ -18,10 +18,10 @@ const summary: BundleSummary = {
   latentShape: [4, 1, 1],
   contextLength: 77,
   unets: [
-    { id: 'teacher', role: 'teacher', steps: 25, label: 'DPM-Solver++ 25 steps, CFG 4' },
-    { id: 'flash-1', role: 'flash', steps: 1, label: 'DDIM 1 step' },
-    { id: 'flash-2', role: 'flash', steps: 2, label: 'DDIM 2 steps' },
-    { id: 'flash-3', role: 'flash', steps: 3, label: 'DDIM 3 steps' },
+    { id: 'teacher', file: 'unet/model.onnx', role: 'teacher', steps: 25, label: 'DPM-Solver++ 25 steps, CFG 4' },
+    { id: 'flash-1', file: 'unet-flash-1/model.onnx', role: 'flash', steps: 1, label: 'DDIM 1 step' },
+    { id: 'flash-2', file: 'unet-flash-2/model.onnx', role: 'flash', steps: 2, label: 'DDIM 2 steps' },
+    { id: 'flash-3', file: 'unet-flash-3/model.onnx', role: 'flash', steps: 3, label: 'DDIM 3 steps' },
   ],
   vocabulary: ['a', 'red', 'circle'],
 };
@@ -47,7 +47,7 @@ function fakeEngine(bundle: BundleSummary = summary): Engine & { generated: Vari
     loads,
     load: (url) => {
       loads.push(url);
-      return { id: ++id, done: Promise.resolve<Result<LoadDone>>({ ok: true, value: { bundle, backend: wasm, ms: 1 } }) };
+      return { id: ++id, done: Promise.resolve<Result<LoadDone>>({ ok: true, value: { bundle, backend: wasm, ms: 1, unetFailures: [] } }) };
     },
     generate: (_p, _s, variants, h: GenerateHandlers = {}) => {
       generated.push(variants);
@@ -223,5 +223,125 @@ describe('store with a fake engine', () => {
     store.getState().setBackendPref('wasm');
     store.getState().setBackendPref('wasm');
     expect(engine.loads).toEqual(['/models/tiny/', '/models/tiny/']);
+  });
+});
+
+describe('cancel, latest wins, the comparison and failed files', () => {
+  /** An engine whose jobs end when the test says, with the handlers each was given. */
+  function manualEngine(bundle: BundleSummary = summary, unetFailures: LoadDone['unetFailures'] = []) {
+    const engine = fakeEngine(bundle);
+    const jobs: { variants: Variant[]; h: GenerateHandlers; finish: (r: Result<GenerateDone>) => void }[] = [];
+    const cancelled: number[] = [];
+    engine.load = () => ({ id: 1, done: Promise.resolve<Result<LoadDone>>({ ok: true, value: { bundle, backend: wasm, ms: 1, unetFailures } }) });
+    engine.generate = (_p, _s, variants, h = {}) => {
+      let finish: (r: Result<GenerateDone>) => void = () => undefined;
+      const done = new Promise<Result<GenerateDone>>((resolve) => (finish = resolve));
+      jobs.push({ variants, h, finish });
+      return { id: 100 + jobs.length, done };
+    };
+    engine.cancel = (id) => void cancelled.push(id);
+    return { engine, jobs, cancelled };
+  }
+
+  async function ready(engine: Engine) {
+    const store = createAppStore({ engine, setSearch: () => undefined });
+    await store.getState().loadModelIndex(indexFetch);
+    await settle();
+    return store;
+  }
+
+  it('Cancel stops the run for the page at once; what the job still sends is dropped', async () => {
+    const { engine, jobs, cancelled } = manualEngine();
+    const store = await ready(engine);
+    store.getState().requestGenerate();
+    expect(store.getState().status).toBe('running');
+    store.getState().cancelGeneration();
+    expect(cancelled).toEqual([101]);
+    expect(store.getState()).toMatchObject({ status: 'idle', step: null });
+    // the worker had finished the image before it read the cancel
+    const v = jobs[0]?.variants[0] as Variant;
+    jobs[0]?.h.onImage?.(0, output(v));
+    jobs[0]?.finish({ ok: true, value: { images: 1 } });
+    await settle();
+    expect(store.getState()).toMatchObject({ status: 'idle', current: null, history: [] });
+  });
+
+  it('the latest request wins: an image of a superseded job is neither shown nor kept', async () => {
+    const { engine, jobs } = manualEngine();
+    const store = await ready(engine);
+    store.getState().setSeedText('1');
+    store.getState().requestGenerate();
+    store.getState().setSeedText('2');
+    store.getState().requestGenerate();
+    const [first, second] = jobs;
+    first?.h.onImage?.(0, output(first.variants[0] as Variant));
+    first?.finish({ ok: false, error: { kind: 'cancelled', message: 'Superseded by a newer request.' } });
+    second?.h.onImage?.(0, output(second.variants[0] as Variant));
+    second?.finish({ ok: true, value: { images: 1 } });
+    await settle();
+    const st = store.getState();
+    expect(st.status).toBe('done');
+    expect(st.history.map((h) => h.seed)).toEqual([2]);
+    expect(st.current?.seed).toBe(2);
+  });
+
+  it("Generate while the comparison is shown re-runs the comparison with the form's request; its errors go to its banner", async () => {
+    const { engine, jobs } = manualEngine();
+    const store = await ready(engine);
+    store.getState().startCompare();
+    expect(jobs).toHaveLength(1);
+    store.getState().setPrompt('a blue star');
+    store.getState().requestGenerate();
+    expect(jobs.map((j) => j.variants.length)).toEqual([4, 4]);
+    expect(store.getState()).toMatchObject({ view: 'compare', compareStatus: 'running', status: 'idle' });
+    jobs[1]?.finish({ ok: false, error: { kind: 'vocabulary', message: 'The model does not know "blue star"', unknown: [], suggestions: {}, known: [] } });
+    await settle();
+    expect(store.getState().compareError?.message).toBe('The model does not know "blue star"');
+    // a form error: said in the comparison, and no stale images are left under it
+    jobs[0]?.h.onImage?.(0, output(jobs[0].variants[0] as Variant));
+    store.getState().setSeedText('abc');
+    store.getState().requestGenerate();
+    const st = store.getState();
+    expect(jobs).toHaveLength(2);
+    expect(st.compareError).toMatchObject({ kind: 'input', message: expect.stringContaining('Seed "abc"') });
+    expect(st.compare.every((e) => e.image === null && e.error === null)).toBe(true);
+    expect(st.history).toEqual([]);
+  });
+
+  it('a comparison variant that fails gets its own error, the others their images, and the file is listed as failed', async () => {
+    const { engine, jobs } = manualEngine();
+    const store = await ready(engine);
+    store.getState().startCompare();
+    const job = jobs[0];
+    if (!job) throw new Error('no job');
+    const error = { kind: 'file', file: 'unet-flash-2/model.onnx', message: 'unet-flash-2/model.onnx: sha256 mismatch' } as const;
+    job.variants.forEach((v, i) => (i === 1 ? job.h.onVariantError?.(i, error) : job.h.onImage?.(i, output(v))));
+    job.finish({ ok: true, value: { images: 3 } });
+    await settle();
+    const st = store.getState();
+    expect(st.compareStatus).toBe('done');
+    expect(st.compare.map((e) => [e.image !== null, e.error?.message ?? null])).toEqual([
+      [true, null],
+      [false, error.message],
+      [true, null],
+      [true, null],
+    ]);
+    expect(st.fileFailures).toEqual([{ file: error.file, message: error.message }]);
+  });
+
+  it('a load whose warm UNet failed: usable, the failure shown and listed; a later run of that UNet that works clears it', async () => {
+    const error = { kind: 'file', file: 'unet-flash-2/model.onnx', message: 'unet-flash-2/model.onnx: sha256 mismatch' } as const;
+    const engine = fakeEngine();
+    engine.load = () => ({ id: 1, done: Promise.resolve<Result<LoadDone>>({ ok: true, value: { bundle: summary, backend: wasm, ms: 1, unetFailures: [{ unetId: 'flash-2', error }] } }) });
+    const store = await ready(engine);
+    expect(store.getState()).toMatchObject({ modelReady: true, status: 'error', error, fileFailures: [{ file: error.file }] });
+    store.getState().setSteps(1);
+    store.getState().requestGenerate();
+    await settle();
+    expect(store.getState()).toMatchObject({ status: 'done', fileFailures: [{ file: error.file }] });
+    store.getState().setSteps(2);
+    store.getState().requestGenerate();
+    await settle();
+    expect(store.getState().fileFailures).toEqual([]);
   });
 });
