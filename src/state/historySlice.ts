@@ -76,6 +76,8 @@ export const createHistorySlice =
       showFromHistory: (key) => {
         const image = get().history.find((h) => h.key === key);
         if (!image) return;
+        // a run still going would otherwise replace the image chosen here when it lands
+        get().cancelGeneration();
         set({
           current: image,
           view: 'single',

@@ -285,6 +285,26 @@ describe('cancel, latest wins, the comparison and failed files', () => {
     expect(st.current?.seed).toBe(2);
   });
 
+  it('showing a history item during a run cancels the run: its image never replaces the one chosen', async () => {
+    const { engine, jobs, cancelled } = manualEngine();
+    const store = await ready(engine);
+    store.getState().setSeedText('1');
+    store.getState().requestGenerate();
+    jobs[0]?.h.onImage?.(0, output(jobs[0].variants[0] as Variant));
+    jobs[0]?.finish({ ok: true, value: { images: 1 } });
+    await settle();
+    const old = store.getState().current;
+    store.getState().setSeedText('2');
+    store.getState().requestGenerate();
+    store.getState().showFromHistory(old?.key ?? '');
+    expect(cancelled).toEqual([102]);
+    jobs[1]?.h.onImage?.(0, output(jobs[1].variants[0] as Variant));
+    jobs[1]?.finish({ ok: true, value: { images: 1 } });
+    await settle();
+    expect(store.getState()).toMatchObject({ status: 'done', current: { key: old?.key } });
+    expect(store.getState().history.map((h) => h.seed)).toEqual([1]);
+  });
+
   it("Generate while the comparison is shown re-runs the comparison with the form's request; its errors go to its banner", async () => {
     const { engine, jobs } = manualEngine();
     const store = await ready(engine);
