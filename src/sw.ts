@@ -16,12 +16,20 @@ const MODEL_LIST = /^\/models\/(?:index|[^/]+\/manifest)\.json$/;
 
 // Registered before the precache route so that it wins: the lists are fetched fresh whenever the network
 // answers (the app asks with no-cache to see an updated bundle), else the copy this route last saw, else the
-// one precached with this build.
+// one precached with this build. The timeout covers a network that connects but never answers (a captive
+// portal, a dead proxy), where waiting for it would leave the page without its model list.
 registerRoute(
   ({ url, sameOrigin }) => sameOrigin && MODEL_LIST.test(url.pathname),
   new NetworkFirst({
     cacheName: 'imagine-flash-model-lists',
-    plugins: [{ handlerDidError: async ({ request }) => matchPrecache(new URL(request.url).pathname) }],
+    networkTimeoutSeconds: 4,
+    // the build's copy stands in for a runtime-cache miss, so a timeout on a first offline visit has a list too
+    plugins: [
+      {
+        cachedResponseWillBeUsed: async ({ request, cachedResponse }) => cachedResponse ?? (await matchPrecache(new URL(request.url).pathname)) ?? null,
+        handlerDidError: async ({ request }) => matchPrecache(new URL(request.url).pathname),
+      },
+    ],
   }),
 );
 

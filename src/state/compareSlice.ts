@@ -21,6 +21,8 @@ export interface CompareSlice {
   /** divider position, percent of the width from the left */
   split: number;
   startCompare: () => void;
+  /** stops a running comparison, for the worker too; what it still sends is dropped */
+  cancelCompare: () => void;
   setCompareSides: (left: number, right: number) => void;
   setSplit: (percent: number) => void;
 }
@@ -51,6 +53,12 @@ export const createCompareSlice =
       split: 50,
       setCompareSides: (left, right) => set({ compareLeft: left, compareRight: right }),
       setSplit: (percent) => set({ split: Math.min(100, Math.max(0, percent)) }),
+      cancelCompare: () => {
+        if (jobId === null) return;
+        deps.engine?.cancel(jobId);
+        jobId = null;
+        set({ compareStatus: 'idle' });
+      },
       startCompare: () => {
         const { load, engine } = { load: get().load, engine: deps.engine };
         if (load.kind !== 'ready' || !engine) return;
@@ -59,7 +67,7 @@ export const createCompareSlice =
         const r = get().formRequest();
         if (!r.ok) {
           // the previous comparison's images belong to another request: they are not shown under this error
-          jobId = null;
+          get().cancelCompare();
           set({ view: 'compare', compare: entries, ...sides, compareStatus: 'error', compareError: { kind: 'input', message: r.message } });
           return;
         }

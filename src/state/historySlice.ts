@@ -46,13 +46,19 @@ export function mergeHistory(newer: GeneratedImage[], older: GeneratedImage[]): 
 export const createHistorySlice =
   (deps: StoreDeps): SliceCreator<HistorySlice> =>
   (set, get) => {
-    /** null: not kept beyond the page (no store given, or it failed once) */
-    let store: HistoryStore | null = deps.history ?? null;
+    const store: HistoryStore | null = deps.history ?? null;
+    /** false once a write (or the load) failed: new images live in memory only from then on */
+    let writing = store !== null;
     const failed = (): void => {
-      store = null;
+      writing = false;
       set({ historyNotice: HISTORY_NOT_KEPT });
     };
-    const persist = (op: (s: HistoryStore) => Promise<void>): void => {
+    const write = (op: (s: HistoryStore) => Promise<void>): void => {
+      if (store && writing) op(store).catch(failed);
+    };
+    // Tried even after a failed write (a full quota refuses a put, not a delete): an image cleared or trimmed
+    // here that stayed in IndexedDB would come back on the next visit.
+    const erase = (op: (s: HistoryStore) => Promise<void>): void => {
       if (store) op(store).catch(failed);
     };
     /** a Clear while the saved history loads wins over it */
@@ -61,7 +67,7 @@ export const createHistorySlice =
     const removeDropped = (before: GeneratedImage[], kept: GeneratedImage[]): void => {
       const keptKeys = new Set(kept.map((h) => h.key));
       const dropped = before.filter((h) => !keptKeys.has(h.key)).map((h) => h.key);
-      if (dropped.length > 0) persist((s) => s.remove(dropped));
+      if (dropped.length > 0) erase((s) => s.remove(dropped));
     };
     return {
       history: [],
@@ -70,14 +76,16 @@ export const createHistorySlice =
         const before = get().history;
         const kept = mergeHistory([image], before);
         set({ history: kept });
-        persist((s) => s.put(image));
+        write((s) => s.put(image));
         removeDropped(before, kept);
       },
       showFromHistory: (key) => {
         const image = get().history.find((h) => h.key === key);
         if (!image) return;
-        // a run still going would otherwise replace the image chosen here when it lands
+        // a run still going would otherwise replace the image chosen here when it lands, and a comparison
+        // would keep the worker busy for a view no longer shown
         get().cancelGeneration();
+        get().cancelCompare();
         set({
           current: image,
           view: 'single',
@@ -94,10 +102,10 @@ export const createHistorySlice =
       clearHistory: () => {
         clears += 1;
         set({ history: [] });
-        persist((s) => s.clear());
+        erase((s) => s.clear());
       },
       loadHistory: async () => {
-        if (!store) return;
+        if (!store || !writing) return;
         const clearsBefore = clears;
         let saved: GeneratedImage[];
         try {

@@ -163,6 +163,58 @@ describe('history: kept across visits', () => {
   });
 });
 
+describe('history: a failed write stops the writes, not the deletes', () => {
+  /** IndexedDB with the images of an earlier visit, whose puts fail from now on (a full quota) */
+  async function fullStore() {
+    const idb = createMemoryHistoryStore();
+    for (let i = 0; i < HISTORY_LIMIT; i++) await idb.put(image({ seed: 100 + i }));
+    const calls: string[] = [];
+    const full: HistoryStore = {
+      load: idb.load,
+      put: async () => {
+        calls.push('put');
+        throw new DOMException('quota', 'QuotaExceededError');
+      },
+      remove: async (keys) => {
+        calls.push('remove');
+        await idb.remove(keys);
+      },
+      clear: async () => {
+        calls.push('clear');
+        await idb.clear();
+      },
+    };
+    const store = storeWith(full);
+    await store.getState().loadHistory();
+    return { idb, calls, store };
+  }
+
+  it('Clear after a failed write still empties IndexedDB, so the cleared images do not come back', async () => {
+    const { idb, calls, store } = await fullStore();
+    store.getState().addToHistory(image({ seed: 1 }));
+    await settle();
+    expect(store.getState().historyNotice).toBe(HISTORY_NOT_KEPT);
+    store.getState().addToHistory(image({ seed: 2 }));
+    store.getState().clearHistory();
+    await settle();
+    expect(calls.filter((c) => c === 'put')).toHaveLength(1);
+    expect(idb.records.size).toBe(0);
+  });
+
+  it('images trimmed after a failed write are still dropped from IndexedDB', async () => {
+    const { idb, store } = await fullStore();
+    store.getState().addToHistory(image({ seed: 0 }));
+    await settle();
+    expect(store.getState().historyNotice).toBe(HISTORY_NOT_KEPT);
+    for (let i = 1; i < 5; i++) store.getState().addToHistory(image({ seed: i }));
+    await settle();
+    const kept = new Set(store.getState().history.map((h) => h.key));
+    expect(kept.size).toBe(HISTORY_LIMIT);
+    expect([...idb.records.keys()].every((k) => kept.has(k))).toBe(true);
+    expect(idb.records.size).toBe(HISTORY_LIMIT - 5);
+  });
+});
+
 describe('backend note for a shared link', () => {
   const link = parseUrlState('?prompt=a+red+circle&seed=1&steps=2&model=flash&nc=1&bundle=tiny&made=webgpu');
 

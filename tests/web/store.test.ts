@@ -328,6 +328,35 @@ describe('cancel, latest wins, the comparison and failed files', () => {
     expect(st.history).toEqual([]);
   });
 
+  it('a form error in the comparison cancels the comparison still running, in the worker too', async () => {
+    const { engine, jobs, cancelled } = manualEngine();
+    const store = await ready(engine);
+    store.getState().startCompare();
+    store.getState().setSeedText('abc');
+    store.getState().startCompare();
+    expect(jobs).toHaveLength(1);
+    expect(cancelled).toEqual([101]);
+    expect(store.getState()).toMatchObject({ compareStatus: 'error', compareError: { kind: 'input' } });
+  });
+
+  it('showing a history item during a comparison cancels the comparison', async () => {
+    const { engine, jobs, cancelled } = manualEngine();
+    const store = await ready(engine);
+    store.getState().requestGenerate();
+    jobs[0]?.h.onImage?.(0, output(jobs[0].variants[0] as Variant));
+    jobs[0]?.finish({ ok: true, value: { images: 1 } });
+    await settle();
+    const old = store.getState().current;
+    store.getState().startCompare();
+    store.getState().showFromHistory(old?.key ?? '');
+    expect(cancelled).toEqual([102]);
+    jobs[1]?.h.onImage?.(0, output(jobs[1].variants[0] as Variant));
+    jobs[1]?.finish({ ok: false, error: { kind: 'cancelled', message: 'Cancelled.' } });
+    await settle();
+    expect(store.getState()).toMatchObject({ view: 'single', compareStatus: 'idle', current: { key: old?.key } });
+    expect(store.getState().compare.every((e) => e.image === null)).toBe(true);
+  });
+
   it('a comparison variant that fails gets its own error, the others their images, and the file is listed as failed', async () => {
     const { engine, jobs } = manualEngine();
     const store = await ready(engine);
