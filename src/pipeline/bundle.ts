@@ -79,7 +79,8 @@ export function describeRecipe(recipe: Recipe): string {
   const how = (parts: string[]): string => `${n} step${n === 1 ? '' : 's'} (${parts.join(', ')})`;
   switch (recipe.sampler) {
     case 'ddim':
-      return how(['DDIM', ...cfg, ...(recipe.noiseCorrection ? ['noise correction'] : [])]);
+      // the correction acts between steps: a 1-step run gives the same image with it or without
+      return how(['DDIM', ...cfg, ...(recipe.noiseCorrection && n >= 2 ? ['noise correction'] : [])]);
     case 'dpmsolver++':
       return how(['DPM-Solver++', ...cfg]);
     default:

@@ -85,7 +85,7 @@ export const createCompareSlice =
           },
           onVariantError: (i, error) => {
             if (jobId !== job.id) return;
-            get().noteFileError(error);
+            get().noteFileError(error, entries[i]?.variant);
             patch(i, { error });
           },
         });

@@ -91,7 +91,7 @@ export const createGenerationSlice =
             const shown = get().current;
             if (shown) deps.setSearch(imageSearch(shown, backendPref));
           } else {
-            get().noteFileError(r.error);
+            get().noteFileError(r.error, req.variant);
             set({ status: r.error.kind === 'cancelled' ? 'idle' : 'error', error: r.error.kind === 'cancelled' ? null : r.error, step: null });
           }
         });

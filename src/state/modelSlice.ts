@@ -1,6 +1,6 @@
 import { fetchModelIndex, type BundleRef, type IndexResult } from '../pipeline/modelIndex';
 import type { BundleSummary, LoadProgress } from '../pipeline/pipeline';
-import type { WorkerError } from '../worker/protocol';
+import type { Variant, WorkerError } from '../worker/protocol';
 import type { SliceCreator, StoreDeps } from './types';
 
 export type ModelIndexState = { kind: 'loading' } | IndexResult;
@@ -15,6 +15,13 @@ export type LoadState =
 export interface FileFailure {
   file: string;
   message: string;
+  /** the UNet whose load or run failed on the file; null when no one UNet's was (a file every run reads) */
+  unetId: string | null;
+}
+
+/** The UNet of the bundle that runs `variant`. */
+export function unetOf(summary: BundleSummary, variant: Variant): BundleSummary['unets'][number] | undefined {
+  return summary.unets.find((u) => (variant.model === 'teacher' ? u.role === 'teacher' : u.role === 'flash' && u.steps === variant.steps));
 }
 
 const SAFE_FOLDER = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -27,8 +34,9 @@ export interface ModelSlice {
   modelReady: boolean;
   /** files of the loaded bundle that failed at load or in a later run, until a run that needs them works */
   fileFailures: FileFailure[];
-  noteFileError: (error: WorkerError) => void;
-  /** a run with this UNet worked: its file is fine now (a retried download) */
+  /** `variant`: the run that failed on it, when the error is that one UNet's */
+  noteFileError: (error: WorkerError, variant?: Variant) => void;
+  /** a run with this UNet worked: the files that failed for it (or for another UNet of the same graph) are fine now */
   noteUnetWorks: (unetId: string) => void;
   loadModelIndex: (fetchFn: typeof fetch, preferred?: string) => Promise<void>;
   selectBundle: (id: string) => void;
@@ -41,24 +49,31 @@ export const createModelSlice =
   (deps: StoreDeps): SliceCreator<ModelSlice> =>
   (set, get) => {
     let loadId: number | null = null;
+    const graphOf = (unetId: string): string | undefined => {
+      const { load } = get();
+      return load.kind === 'ready' ? load.summary.unets.find((u) => u.id === unetId)?.file : undefined;
+    };
+    const noteFailure = (error: WorkerError, unetId: string | null): void => {
+      if (error.kind !== 'file' && error.kind !== 'model') return;
+      const failure: FileFailure = { file: error.file, message: error.message, unetId };
+      set({ fileFailures: [...get().fileFailures.filter((f) => f.file !== error.file), failure] });
+    };
     return {
       modelIndex: { kind: 'loading' },
       bundle: null,
       load: { kind: 'idle' },
       modelReady: false,
       fileFailures: [],
-      noteFileError: (error) => {
-        if (error.kind !== 'file' && error.kind !== 'model') return;
-        const failure = { file: error.file, message: error.message };
-        set({ fileFailures: [...get().fileFailures.filter((f) => f.file !== error.file), failure] });
+      noteFileError: (error, variant) => {
+        const { load } = get();
+        noteFailure(error, variant && load.kind === 'ready' ? (unetOf(load.summary, variant)?.id ?? null) : null);
       },
       noteUnetWorks: (unetId) => {
-        const { load, fileFailures } = get();
-        const graph = load.kind === 'ready' ? load.summary.unets.find((u) => u.id === unetId)?.file : undefined;
+        const { fileFailures } = get();
+        const graph = graphOf(unetId);
         if (graph === undefined) return;
-        // the graph, or weights kept beside it (ONNX external data)
-        const dir = graph.includes('/') ? graph.slice(0, graph.lastIndexOf('/') + 1) : null;
-        const works = (f: FileFailure): boolean => f.file === graph || (dir !== null && f.file.startsWith(dir));
+        // exactly the UNet's own failures: a UNet beside it in the same folder has its own graph and weights
+        const works = (f: FileFailure): boolean => f.file === graph || (f.unetId !== null && graphOf(f.unetId) === graph);
         if (fileFailures.some(works)) set({ fileFailures: fileFailures.filter((f) => !works(f)) });
       },
       loadModelIndex: async (fetchFn, preferred) => {
@@ -105,7 +120,7 @@ export const createModelSlice =
             return;
           }
           set({ load: { kind: 'ready', summary: r.value.bundle, ms: r.value.ms }, modelReady: true });
-          for (const f of r.value.unetFailures) get().noteFileError(f.error);
+          for (const f of r.value.unetFailures) noteFailure(f.error, f.unetId);
           // said at once, not only at the first Generate: the form may be on the UNet that failed
           const failed = r.value.unetFailures[0];
           if (failed) set({ status: 'error', error: failed.error });

@@ -8,7 +8,7 @@ test('"a red circle." generates; "circle red a blue" is refused with a hint and 
   await setOptions(page, { prompt: 'a red circle.', seed: '7', steps: 1 });
   await generate(page);
   await expect(page.getByRole('alert')).toHaveCount(0);
-  await expect(page.getByTestId('result-info')).toHaveText('Flash, 1 step (DDIM, noise correction) · “a red circle.” · seed 7 · WASM');
+  await expect(page.getByTestId('result-info')).toHaveText('Flash, 1 step (DDIM) · “a red circle.” · seed 7 · WASM');
 
   await setOptions(page, { prompt: 'circle red a blue' });
   await generate(page);

@@ -375,7 +375,44 @@ describe('cancel, latest wins, the comparison and failed files', () => {
       [true, null],
       [true, null],
     ]);
-    expect(st.fileFailures).toEqual([{ file: error.file, message: error.message }]);
+    expect(st.fileFailures).toEqual([{ file: error.file, message: error.message, unetId: 'flash-2' }]);
+  });
+
+  it('a UNet that works clears only its own failures, not those of a UNet beside it in the same folder', async () => {
+    const shared: BundleSummary = {
+      ...summary,
+      unets: [
+        { id: 'flash-1', file: 'unet/flash-1.onnx', role: 'flash', steps: 1, label: 'DDIM 1 step' },
+        { id: 'flash-2', file: 'unet/flash-2.onnx', role: 'flash', steps: 2, label: 'DDIM 2 steps' },
+      ],
+    };
+    // the weights kept beside flash-2's graph (ONNX external data) failed at load
+    const error = { kind: 'file', file: 'unet/flash-2.onnx.data', message: 'unet/flash-2.onnx.data: sha256 mismatch' } as const;
+    const { engine, jobs } = manualEngine(shared, [{ unetId: 'flash-2', error }]);
+    const store = await ready(engine);
+    const run = async (steps: 1 | 2): Promise<void> => {
+      store.getState().setSteps(steps);
+      store.getState().requestGenerate();
+      const job = jobs[jobs.length - 1];
+      job?.h.onImage?.(0, output(job.variants[0] as Variant));
+      job?.finish({ ok: true, value: { images: 1 } });
+      await settle();
+    };
+    await run(1);
+    expect(store.getState().fileFailures).toEqual([{ file: error.file, message: error.message, unetId: 'flash-2' }]);
+    await run(2);
+    expect(store.getState().fileFailures).toEqual([]);
+  });
+
+  it('a run that fails on a file lists it under the UNet of that run', async () => {
+    const { engine, jobs } = manualEngine();
+    const store = await ready(engine);
+    const error = { kind: 'file', file: 'unet-flash-3/weights.pb', message: 'unet-flash-3/weights.pb: 404' } as const;
+    store.getState().setSteps(3);
+    store.getState().requestGenerate();
+    jobs[0]?.finish({ ok: false, error });
+    await settle();
+    expect(store.getState().fileFailures).toEqual([{ file: error.file, message: error.message, unetId: 'flash-3' }]);
   });
 
   it('a load whose warm UNet failed: usable, the failure shown and listed; a later run of that UNet that works clears it', async () => {
