@@ -7,6 +7,8 @@
  * z0 = √(−2 ln(1 − u1))·cos(2π u2), z1 = √(−2 ln(1 − u1))·sin(2π u2), in float64, then rounded to float32.
  */
 
+import { clipWord } from './vocabulary';
+
 export const MAX_SEED = 2 ** 32 - 1;
 
 export type SeedParse = { ok: true; seed: number } | { ok: false; message: string };
@@ -17,17 +19,13 @@ const SEED_RANGE = `a whole number from 0 to ${MAX_SEED}`;
 export function parseSeed(text: string): SeedParse {
   const trimmed = text.trim();
   if (trimmed === '') return { ok: false, message: `Seed is empty: enter ${SEED_RANGE}.` };
-  if (!/^\d+$/.test(trimmed)) return { ok: false, message: `Seed "${clip(trimmed)}" is not ${SEED_RANGE}.` };
+  if (!/^\d+$/.test(trimmed)) return { ok: false, message: `Seed "${clipWord(trimmed)}" is not ${SEED_RANGE}.` };
   // Digits beyond 2^53 would silently round in a JS number; reject by length before converting, counting
   // the digits that carry value ("0001" is 1).
   const digits = trimmed.replace(/^0+(?=\d)/, '');
   const seed = digits.length > 10 ? Infinity : Number(digits);
-  if (seed > MAX_SEED) return { ok: false, message: `Seed ${clip(trimmed)} is too large: use ${SEED_RANGE}.` };
+  if (seed > MAX_SEED) return { ok: false, message: `Seed ${clipWord(trimmed)} is too large: use ${SEED_RANGE}.` };
   return { ok: true, seed };
-}
-
-function clip(s: string): string {
-  return s.length > 24 ? `${s.slice(0, 21)}…` : s;
 }
 
 export function isValidSeed(seed: number): boolean {

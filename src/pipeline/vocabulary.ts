@@ -67,9 +67,9 @@ export function checkVocabulary(prompt: string, known: readonly string[]): Vocab
   return { ok: false, unknown: rejected.filter(hasLetter), symbols: rejected.filter((t) => !hasLetter(t)), suggestions };
 }
 
-/** A word as the message quotes it: a pasted page of text must not become a page-wide message. */
-export function clipWord(word: string): string {
-  return word.length > 24 ? `${word.slice(0, 21)}…` : word;
+/** A word (or text) as a message quotes it: a pasted page of text must not become a page-wide message. */
+export function clipWord(word: string, max = 24): string {
+  return word.length > max ? `${word.slice(0, max - 3)}…` : word;
 }
 
 export function vocabularyMessage(check: Extract<VocabularyCheck, { ok: false }>): string {

@@ -2,7 +2,7 @@ import type { GenerateOutput, StepProgress } from '../pipeline/pipeline';
 import type { Variant, WorkerError } from '../worker/protocol';
 import type { GenerateRequest } from './formSlice';
 import type { SliceCreator, StoreDeps } from './types';
-import { imageSearch } from './urlState';
+import { backendLabel, imageSearch } from './urlState';
 
 export interface GeneratedImage {
   key: string;
@@ -65,7 +65,6 @@ export const createGenerationSlice =
             // the latest request wins: an image of a superseded or cancelled job is not shown nor kept
             if (jobId !== job.id) return;
             get().noteUnetWorks(output.unetId);
-            const backend = get().backend;
             const image: GeneratedImage = {
               key: imageKey(),
               prompt: req.prompt,
@@ -73,7 +72,7 @@ export const createGenerationSlice =
               variant: req.variant,
               output,
               bundle: get().load.kind === 'ready' ? (get().bundle?.id ?? '') : '',
-              backend: backend?.kind === 'webgpu' ? 'WebGPU' : 'WASM',
+              backend: backendLabel(get().backend?.kind),
             };
             set({ current: image });
             get().addToHistory(image);

@@ -5,6 +5,7 @@
  */
 
 import { clear, createStore, delMany, set, values, type UseStore } from 'idb-keyval';
+import { isRecord } from '../pipeline/manifest';
 import type { GeneratedImage } from './generationSlice';
 
 export interface HistoryStore {
@@ -23,10 +24,8 @@ interface StoredImage {
   image: GeneratedImage;
 }
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
-
 function isGeneratedImage(x: unknown): x is GeneratedImage {
-  if (!isObject(x) || !isObject(x.variant) || !isObject(x.output) || !isObject(x.output.image)) return false;
+  if (!isRecord(x) || !isRecord(x.variant) || !isRecord(x.output) || !isRecord(x.output.image)) return false;
   const { variant: v, output: o } = x;
   const img = x.output.image;
   return (
@@ -43,14 +42,14 @@ function isGeneratedImage(x: unknown): x is GeneratedImage {
     img.data instanceof Uint8ClampedArray &&
     img.data.length === img.width * img.height * 4 &&
     Array.isArray(o.timings) &&
-    isObject(o.profile) &&
+    isRecord(o.profile) &&
     typeof o.unetId === 'string' &&
     typeof o.recipe === 'string'
   );
 }
 
 function isStoredImage(x: unknown): x is StoredImage {
-  return isObject(x) && x.v === 1 && typeof x.savedAt === 'number' && isGeneratedImage(x.image);
+  return isRecord(x) && x.v === 1 && typeof x.savedAt === 'number' && isGeneratedImage(x.image);
 }
 
 /** Newest first, whatever order the records came in; records that are not ours are left out. */

@@ -64,12 +64,17 @@ export function toSearch(s: UrlState): string {
   return str ? `?${str}` : '';
 }
 
-/** GeneratedImage.backend is the label shown to the user. */
-export function madeOn(backendLabel: string): MadeOn {
-  return backendLabel === 'WebGPU' ? 'webgpu' : 'wasm';
+const BACKEND_NAMES: Record<MadeOn, string> = { wasm: 'WASM', webgpu: 'WebGPU' };
+
+/** GeneratedImage.backend: the label shown to the user (and kept in the history), for the backend that ran */
+export function backendLabel(kind: MadeOn | undefined): string {
+  return BACKEND_NAMES[kind ?? 'wasm'];
 }
 
-const BACKEND_NAMES: Record<MadeOn, string> = { wasm: 'WASM', webgpu: 'WebGPU' };
+/** The backend a GeneratedImage.backend label names. */
+export function madeOn(label: string): MadeOn {
+  return label === BACKEND_NAMES.webgpu ? 'webgpu' : 'wasm';
+}
 
 /** The link that reproduces `image` (with the user's forced backend, if any, kept as it is). */
 export function imageSearch(image: GeneratedImage, backendPref: BackendPreference): string {

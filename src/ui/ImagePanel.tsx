@@ -1,3 +1,4 @@
+import { clipWord } from '../pipeline/vocabulary';
 import type { GeneratedImage } from '../state/generationSlice';
 import { useAppStore } from '../state/store';
 import { BusyBar } from './BusyBar';
@@ -8,11 +9,12 @@ import { BackendNote, RevealOnDone } from './ResultExtras';
 import { downloadPng, pngFileName } from './png';
 import { Timings } from './Timings';
 
-const clipPrompt = (prompt: string): string => (prompt.length > 60 ? `${prompt.slice(0, 57)}…` : prompt);
+/** the longest prompt the result line quotes whole */
+const PROMPT_CLIP = 60;
 
 /** A result line a person can read on its own: which model, how, from what prompt and seed, where. */
 function resultLine(image: GeneratedImage): string {
-  return `${image.variant.model === 'teacher' ? 'Teacher' : 'Flash'}, ${image.output.recipe} · “${clipPrompt(image.prompt)}” · seed ${image.seed} · ${image.backend}`;
+  return `${image.variant.model === 'teacher' ? 'Teacher' : 'Flash'}, ${image.output.recipe} · “${clipWord(image.prompt, PROMPT_CLIP)}” · seed ${image.seed} · ${image.backend}`;
 }
 
 export function ImagePanel() {
@@ -38,7 +40,7 @@ export function ImagePanel() {
       <ErrorBanner error={error} />
       {previous && (
         <p className="previous-note" data-testid="previous-note">
-          Above: the previous image (“{clipPrompt(current.prompt)}”, seed {current.seed}).
+          Above: the previous image (“{clipWord(current.prompt, PROMPT_CLIP)}”, seed {current.seed}).
         </p>
       )}
       {current && out && !previous && (

@@ -4,7 +4,7 @@ import type { GeneratedImage } from '../../src/state/generationSlice';
 import { HISTORY_LIMIT, HISTORY_NOT_KEPT } from '../../src/state/historySlice';
 import { createMemoryHistoryStore, sortStored, type HistoryStore } from '../../src/state/historyStore';
 import { createAppStore } from '../../src/state/store';
-import { backendNote, imageSearch, parseUrlState } from '../../src/state/urlState';
+import { backendLabel, backendNote, imageSearch, madeOn, parseUrlState } from '../../src/state/urlState';
 import type { Variant } from '../../src/worker/protocol';
 
 let seq = 0;
@@ -216,6 +216,11 @@ describe('history: a failed write stops the writes, not the deletes', () => {
 });
 
 describe('backend note for a shared link', () => {
+  it('the label an image keeps names its backend, and a link reads it back', () => {
+    expect([backendLabel('webgpu'), backendLabel('wasm'), backendLabel(undefined)]).toEqual(['WebGPU', 'WASM', 'WASM']);
+    expect([madeOn(backendLabel('webgpu')), madeOn(backendLabel('wasm'))]).toEqual(['webgpu', 'wasm']);
+  });
+
   const link = parseUrlState('?prompt=a+red+circle&seed=1&steps=2&model=flash&nc=1&bundle=tiny&made=webgpu');
 
   it('names both backends when the link’s image was made on another one', () => {

@@ -236,7 +236,8 @@ describe('inference worker protocol', () => {
     const refused = await client.generate('a zebra', 1, [flash(1), flash(3)], h).done;
     expect(refused).toMatchObject({ ok: false, error: { kind: 'vocabulary', unknown: ['zebra'] } });
     expect(got).toEqual([]);
-    // a single image's failure is its result, as before
+    // one variant alone: its failure is the run's result, not a variant-error event
     expect(await client.generate('p', 1, [flash(2)], h).done).toMatchObject({ ok: false, error: { kind: 'file', file: 'unet-flash-2/model.onnx' } });
+    expect(got).toEqual([]);
   });
 });
