@@ -146,11 +146,54 @@ const pageState = (page: Page): Promise<PageState> =>
     };
   });
 
-/** Ended: nothing busy, and a message, a new image on the main canvas, or a comparison with every cell decided. */
-function ended(s: PageState, paintsBefore: number): boolean {
+/** What changed on the page since watchChanges: a message put up or rewritten, the comparison re-drawn. */
+interface Changes {
+  alert: boolean;
+  grid: boolean;
+}
+
+/**
+ * Starts recording changes for the next action. What the page already showed (an earlier message, a finished
+ * comparison) is the state before the action, not its ending: without this, a click that does nothing would pass.
+ */
+const watchChanges = (page: Page): Promise<void> =>
+  page.evaluate(() => {
+    const w = window as unknown as { fuzzChanges: Changes; fuzzObserver?: MutationObserver };
+    w.fuzzObserver?.disconnect();
+    const changes: Changes = { alert: false, grid: false };
+    w.fuzzChanges = changes;
+    const elementOf = (n: Node): Element | null => (n instanceof Element ? n : n.parentElement);
+    const holds = (n: Node, selector: string): boolean => n instanceof Element && (n.matches(selector) || n.querySelector(selector) !== null);
+    w.fuzzObserver = new MutationObserver((records) => {
+      for (const r of records) {
+        const at = elementOf(r.target);
+        if (at?.closest('[role=alert]') || Array.from(r.addedNodes).some((n) => holds(n, '[role=alert]'))) changes.alert = true;
+        if (at?.closest('.compare-grid') || [...Array.from(r.addedNodes), ...Array.from(r.removedNodes)].some((n) => holds(n, '.compare-grid'))) changes.grid = true;
+      }
+    });
+    w.fuzzObserver.observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+
+const changesSince = (page: Page): Promise<Changes> => page.evaluate(() => (window as unknown as { fuzzChanges: Changes }).fuzzChanges);
+
+/** The message the form itself gives for the case, with no run: an empty prompt or a seed that is not one. */
+function inputMessage(c: FuzzCase): string | null {
+  if (c.prompt.trim() === '') return 'Enter a prompt first.';
+  const digits = c.seed.trim();
+  if (!/^\d+$/.test(digits) || Number(digits.replace(/^0+(?=\d)/, '')) > 2 ** 32 - 1) return 'Seed';
+  return null;
+}
+
+/**
+ * Ended: nothing busy, and something new: an image painted on the main canvas, a message put up (or the same
+ * form message again, which the page has no new way to say), or a comparison re-drawn with every cell decided.
+ */
+function ended(s: PageState, before: PageState, changes: Changes, sameInputMessage: string | null): boolean {
   if (s.busy) return false;
-  if (s.alerts.length > 0 || s.paints > paintsBefore) return true;
-  return s.grid !== null && s.grid.length > 0 && s.grid.every((g) => g !== 'pending');
+  if (s.paints > before.paints) return true;
+  if (s.alerts.length > 0 && changes.alert) return true;
+  if (sameInputMessage !== null && s.alerts.length > 0 && s.alerts.join('|') === before.alerts.join('|') && s.alerts.some((a) => a.includes(sameInputMessage))) return true;
+  return changes.grid && s.grid !== null && s.grid.length > 0 && s.grid.every((g) => g !== 'pending');
 }
 
 /** Uncaught errors and unhandled rejections of the page, and errors of its workers, as the page sees them. */
@@ -256,14 +299,19 @@ test(`fuzz: ${RUNS} seeded actions end with an image or a message, and the page 
       if (i === Math.floor(RUNS / 2)) await page.setViewportSize({ width: 375, height: 740 });
       trace.push(describe(c));
       await setForm(page, c);
-      const paintsBefore = (await pageState(page)).paints;
+      const before = await pageState(page);
+      const paintsBefore = before.paints;
+      // a history click shows an image whatever the form says; any other action with a bad form only repeats its message
+      const showsHistory = c.action === 'history' && (await page.locator('[data-testid=history] li:not(.current) button.thumb').count()) > 0;
+      const sameInputMessage = showsHistory ? null : inputMessage(c);
+      await watchChanges(page);
       const cancelled = await act(page, c);
       let last = await pageState(page);
       await expect
         .poll(
           async () => {
             last = await pageState(page);
-            return ended(last, paintsBefore) || (cancelled && !last.busy);
+            return ended(last, before, await changesSince(page), sameInputMessage) || (cancelled && !last.busy);
           },
           { message: `${describe(c)} did not end within ${SETTLE_MS} ms with an image or a message`, timeout: SETTLE_MS, intervals: [20, 50, 100, 250] },
         )

@@ -11,14 +11,13 @@ test('a second visit with the network cut: the app opens, stays cross-origin iso
   expect(await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state)).toBe('activated');
 
   const requests = collectRequests(page);
-  // Anything answered by the network rather than the service worker (or the app's caches, which make no
-  // request) would have left the device; the service worker's own network-first tries fail while offline.
-  const fromNetwork: string[] = [];
-  context.on('response', (res) => {
-    if (!res.fromServiceWorker()) fromNetwork.push(`${res.status()} ${res.url()}`);
-  });
+  // Offline, whatever the service worker and the app's own caches cannot answer fails: no request of the page
+  // (or of its worker) may, and the page itself must come from the service worker (without one, the reload fails).
+  const failed: string[] = [];
+  page.on('requestfailed', (req) => failed.push(`${req.failure()?.errorText ?? 'failed'} ${req.url()}`));
   await context.setOffline(true);
-  await page.reload();
+  const navigation = await page.reload();
+  expect(navigation?.fromServiceWorker(), 'the reloaded page came from the service worker').toBe(true);
   await expect(page.getByRole('button', { name: 'Generate' })).toBeEnabled({ timeout: 30_000 });
   expect(await page.evaluate(() => ({ controlled: !!navigator.serviceWorker.controller, isolated: window.crossOriginIsolated }))).toEqual({
     controlled: true,
@@ -33,7 +32,7 @@ test('a second visit with the network cut: the app opens, stays cross-origin iso
   await expect(page.getByTestId('result-info')).toContainText('seed 7');
   await expect(page.getByRole('alert')).toHaveCount(0);
 
-  expect(fromNetwork).toEqual([]);
+  expect(failed).toEqual([]);
   expectSameOrigin(requests, origin);
 
   // The weights stay the app's, in its content-addressed cache (re-verified by sha256 on every read); the
