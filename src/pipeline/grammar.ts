@@ -43,13 +43,15 @@ export type GrammarCheck =
 const ARTICLES = ['a', 'an'];
 const NUMBERS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
 
-class GrammarMismatch extends Error {
+/**
+ * Thrown by the parser and caught by checkGrammar only, so no Error: capturing a stack trace would be most
+ * of the cost of nextWords, which parses a prefix once per candidate word.
+ */
+class GrammarMismatch {
   constructor(
     readonly at: number,
-    message: string,
-  ) {
-    super(message);
-  }
+    readonly message: string,
+  ) {}
 }
 
 function list(words: readonly string[]): string {
@@ -154,17 +156,50 @@ export function checkGrammar(words: readonly string[], classes: GrammarClasses):
   }
 }
 
+/** Every word the grammar may place somewhere, in the order a suggestion list shows them. */
+function grammarWords(g: GrammarClasses): string[] {
+  const phrases = g.relations.flatMap((r) => r.split(' '));
+  const all = [...ARTICLES, ...g.counts, ...g.sizes, ...g.colors, ...g.shapes, ...g.shapes.map((s) => `${s}s`), 'and', ...phrases, 'on', ...g.backgrounds, 'background'];
+  return [...new Set(all)];
+}
+
+/** Whether `words` are the start of some prompt (or a whole one): the parser only stopped for want of words. */
+export function isPromptPrefix(words: readonly string[], g: GrammarClasses): boolean {
+  const r = checkGrammar(words, g);
+  return r.ok || r.at === words.length;
+}
+
+export interface NextWords {
+  /** the words that may come next, in the grammar's order; empty when `words` is no prompt's start */
+  words: string[];
+  /** whether `words` are already a whole prompt */
+  canEnd: boolean;
+}
+
+/**
+ * What may follow `words` (complete words, lowercase): the grammar is read left to right with one
+ * word of look-ahead, so a word may follow exactly when the prefix with it still only lacks words.
+ */
+export function nextWords(words: readonly string[], g: GrammarClasses): NextWords {
+  if (!isPromptPrefix(words, g)) return { words: [], canEnd: false };
+  return { words: grammarWords(g).filter((w) => isPromptPrefix([...words, w], g)), canEnd: checkGrammar(words, g).ok };
+}
+
 function article(word: string): string {
   return /^[aeiou]/.test(word) ? 'an' : 'a';
 }
 
-/** Two prompts of the grammar in the bundle's own words, for the hint under a refused prompt. */
-export function examplePrompts(g: GrammarClasses): string[] {
+/** `count` (at most 4) prompts of the grammar in the bundle's own words: two under a refused prompt, more to click. */
+export function examplePrompts(g: GrammarClasses, count = 2): string[] {
   const pick = (xs: readonly string[], i: number): string => xs[i % xs.length] as string;
   const [c0, c1, s0, s1] = [pick(g.colors, 0), pick(g.colors, 4), pick(g.shapes, 0), pick(g.shapes, 1)];
   const connective = g.relations[0] ?? 'and';
   const out = [`${article(c0)} ${c0} ${s0} ${connective} ${article(c1)} ${c1} ${s1}`];
   if (g.counts.length > 0) out.push(`${g.counts[0] as string} ${pick(g.colors, 3)} ${pick(g.shapes, 3)}s`);
   else if (g.backgrounds.length > 0) out.push(`${article(c1)} ${c1} ${s0} on a ${g.backgrounds.at(-1) as string} background`);
-  return out;
+  const [c2, c5, c6, s2, s4] = [pick(g.colors, 2), pick(g.colors, 5), pick(g.colors, 6), pick(g.shapes, 2), pick(g.shapes, 4)];
+  const sized = g.sizes.length > 0 ? `${article(g.sizes.at(-1) as string)} ${g.sizes.at(-1) as string} ${c5}` : `${article(c5)} ${c5}`;
+  const backdrop = g.backgrounds.length > 0 ? ` on a ${g.backgrounds.at(-1) as string} background` : '';
+  out.push(`${sized} ${s4}${backdrop}`, `${article(c2)} ${c2} ${s2} and ${article(c6)} ${c6} ${s0}`);
+  return out.slice(0, count);
 }

@@ -30,6 +30,7 @@ import { isValidSeed, gaussianNoise, MAX_SEED } from './noise';
 import { externalDataFiles } from './onnxExternalData';
 import type { ExternalData, InputMeta, ModelSession, Runtime, TensorValue } from './runtime';
 import { closedVocabularyText } from './promptCheck';
+import type { GrammarClasses } from './grammar';
 import { createTokenizer, tokenizeForModel, type PromptTokenizer } from './tokenizer';
 
 export type StepCount = 1 | 2 | 3;
@@ -112,6 +113,8 @@ export interface BundleSummary {
   contextLength: number;
   unets: UnetSummary[];
   vocabulary: string[] | null;
+  /** the word classes of the ShapeScenes grammar, for prompt help on the page; absent or null: none */
+  grammar?: GrammarClasses | null;
 }
 
 export interface RunOptions {
@@ -240,6 +243,7 @@ export class Pipeline {
       contextLength: s.contextLength,
       unets: s.unets.map((u) => ({ id: u.id, file: u.path, role: u.role, steps: u.recipe.timesteps.length, label: describeRecipe(u.recipe) })),
       vocabulary: s.vocabulary?.words ?? null,
+      grammar: s.vocabulary?.grammar ?? null,
     };
   }
 

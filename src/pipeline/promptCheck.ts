@@ -5,7 +5,7 @@
 
 import type { Vocabulary } from './bundle';
 import { GrammarError, InputError, VocabularyError } from './errors';
-import { checkGrammar, examplePrompts } from './grammar';
+import { checkGrammar, examplePrompts, isPromptPrefix, nextWords } from './grammar';
 import { checkVocabulary, vocabularyMessage } from './vocabulary';
 
 /**
@@ -30,3 +30,59 @@ export function closedVocabularyText(prompt: string, vocabulary: Vocabulary): st
   }
   return check.words.join(' ');
 }
+
+export interface PromptHelp {
+  /** completions of the word being typed, or else the words that may follow the prompt */
+  suggestions: string[];
+  /** how many characters at the prompt's end a suggestion replaces (the word being typed) */
+  replace: number;
+  /** why the prompt cannot become one the model reads, as Generate would say; null while it still can */
+  hint: string | null;
+}
+
+/** Why `words` (known ones) can never become a prompt of the grammar, or null. */
+function grammarProblem(words: string[], vocabulary: Vocabulary): string | null {
+  if (!vocabulary.grammar || isPromptPrefix(words, vocabulary.grammar)) return null;
+  const r = checkGrammar(words, vocabulary.grammar);
+  return r.ok ? null : r.message;
+}
+
+/** The word the prompt ends in, with no space after it (scanned from the end: a pasted page costs its length, once). */
+function typedWord(prompt: string): string {
+  let i = prompt.length;
+  while (i > 0 && /[\p{L}\p{N}_']/u.test(prompt[i - 1] as string)) i -= 1;
+  return prompt.slice(i);
+}
+
+/**
+ * Help while the prompt is typed, cheap enough for every keystroke: a word the prompt ends in without
+ * a space after it is still being typed, so it only needs to be the start of a word that may come there.
+ */
+export function promptHelp(prompt: string, vocabulary: Vocabulary): PromptHelp {
+  const raw = typedWord(prompt);
+  const partial = raw.toLowerCase();
+  const done = checkVocabulary(prompt.slice(0, prompt.length - raw.length), vocabulary.words);
+  if (!done.ok) return { suggestions: [], replace: 0, hint: vocabularyMessage(done) };
+  const hint = grammarProblem(done.words, vocabulary);
+  if (hint) return { suggestions: [], replace: 0, hint };
+  const g = vocabulary.grammar;
+  // without a grammar any known word may come next: only the word being typed is completed
+  const allowed = g ? nextWords(done.words, g).words : partial ? vocabulary.words : [];
+  if (partial === '') return { suggestions: allowed, replace: 0, hint: null };
+  if (allowed.includes(partial)) return { suggestions: g ? nextWords([...done.words, partial], g).words : [], replace: 0, hint: null };
+  const completions = allowed.filter((w) => w.startsWith(partial));
+  if (completions.length > 0) return { suggestions: completions, replace: raw.length, hint: null };
+  // a known word (or the start of one) in the wrong place is the grammar's problem, not a typo
+  const known = vocabulary.words.some((w) => w.startsWith(partial));
+  const whole = checkVocabulary(prompt, vocabulary.words);
+  const message = known || whole.ok ? grammarProblem([...done.words, partial], vocabulary) : vocabularyMessage(whole);
+  return { suggestions: [], replace: 0, hint: message };
+}
+
+/** The prompt with `word` put in place of the word being typed, or after the prompt. */
+export function withSuggestion(prompt: string, help: PromptHelp, word: string): string {
+  const head = prompt.slice(0, prompt.length - help.replace);
+  return head === '' || /\s$/.test(head) ? `${head}${word}` : `${head} ${word}`;
+}
+
+export { examplePrompts };

@@ -4,6 +4,7 @@ import { flashSteps, hasTeacher } from '../pipeline/variants';
 import { STEP_COUNTS } from '../state/formSlice';
 import { appStore, useAppStore } from '../state/store';
 import { BUSY_DELAY_MS } from './BusyBar';
+import { PromptHelp } from './PromptHelp';
 import { SeedField } from './SeedField';
 import { Segmented } from './Segmented';
 import { useDelayedFlag } from './useDelayedFlag';
@@ -47,11 +48,12 @@ export function PromptForm() {
         Prompt
       </label>
       <div className="prompt-row">
-        <input id="prompt" type="text" value={prompt} onChange={(e) => setPrompt(e.target.value)} placeholder="a red circle above a blue star" autoComplete="off" spellCheck={false} />
+        <input id="prompt" type="text" value={prompt} onChange={(e) => setPrompt(e.target.value)} placeholder="a red circle above a blue star" autoComplete="off" spellCheck={false} aria-describedby="prompt-hint" />
         <button type="submit" className="primary" disabled={!ready}>
           {running ? 'Generating…' : 'Generate'}
         </button>
       </div>
+      <PromptHelp />
       <div className="options">
         <div className="option">
           <span className="option-label">Model</span>

@@ -65,3 +65,63 @@ test('a seed with leading zeros is the number it spells; the tooltip of noise co
   expect(tip).toContain('starting noise');
   expect(tip).not.toMatch(/§|x_T/);
 });
+
+// Help while typing: suggestions, a hint before Generate, examples to click; none for a standard SD folder.
+
+test('typing "a red" offers the shapes; a click completes the prompt; a partial word is completed', async ({ page }) => {
+  await openApp(page);
+  const next = page.getByRole('group', { name: 'Next word suggestions' });
+  await setOptions(page, { prompt: 'a red' });
+  await expect(next.getByRole('button')).toHaveText(['circle', 'square', 'triangle', 'star', 'heart']);
+  await next.getByRole('button', { name: 'triangle' }).click();
+  await expect(page.getByLabel('Prompt', { exact: true })).toHaveValue('a red triangle');
+  await expect(page.getByLabel('Prompt', { exact: true })).toBeFocused();
+  await expect(next.getByRole('button', { name: 'above' })).toBeVisible();
+
+  await setOptions(page, { prompt: 'A Red CIR' });
+  await expect(next.getByRole('button')).toHaveText(['circle']);
+  // keyboard: Arrow Down from the prompt enters the chips (out of the Tab order), Enter takes one
+  await page.keyboard.press('ArrowDown');
+  await expect(next.getByRole('button', { name: 'circle' })).toBeFocused();
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByRole('group', { name: 'Examples to try' }).getByRole('button').first()).toBeFocused();
+  await page.keyboard.press('ArrowLeft');
+  await page.keyboard.press('Enter');
+  await expect(page.getByLabel('Prompt', { exact: true })).toHaveValue('A Red circle');
+  await expect(page.getByLabel('Prompt', { exact: true })).toBeFocused();
+  await expect(page.getByTestId('prompt-hint')).toHaveCount(0);
+});
+
+test('an invalid prompt shows what is wrong under the prompt before Generate; a valid start of one is quiet', async ({ page }) => {
+  await openApp(page);
+  const hint = page.getByTestId('prompt-hint');
+  await setOptions(page, { prompt: 'a red circle to the lef' });
+  await expect(page.getByRole('group', { name: 'Next word suggestions' }).getByRole('button')).toHaveText(['left']);
+  await expect(hint).toHaveCount(0);
+  await setOptions(page, { prompt: 'a red blue' });
+  await expect(hint).toHaveText('Expected a shape ("circle", "square", "triangle", "star" or "heart") after "red", not "blue".');
+  await expect(page.getByLabel('Prompt', { exact: true })).toHaveAccessibleDescription(/Expected a shape/);
+  await expect(page.getByRole('alert')).toHaveCount(0);
+  await setOptions(page, { prompt: 'a red circle.' });
+  await expect(hint).toHaveCount(0);
+});
+
+test('an example chip fills the prompt and generates it', async ({ page }) => {
+  await openApp(page);
+  const examples = page.getByRole('group', { name: 'Examples to try' }).getByRole('button');
+  await expect(examples).toHaveText(['two green stars', 'a large purple heart on a black background', 'a yellow triangle and a pink circle']);
+  await examples.filter({ hasText: 'two green stars' }).click();
+  await expect(page.getByLabel('Prompt', { exact: true })).toHaveValue('two green stars');
+  await expect(page.getByTestId('busy')).toHaveCount(0, { timeout: 30_000 });
+  await expect(page.getByTestId('result-info')).toContainText('“two green stars”');
+  await expect(page.getByRole('alert')).toHaveCount(0);
+});
+
+test('a standard SD folder (tiny-sd) has no vocabulary: no suggestions, hint or examples', async ({ page }) => {
+  await openApp(page, '?bundle=tiny-sd');
+  await setOptions(page, { prompt: 'a red' });
+  await page.waitForTimeout(400);
+  await expect(page.getByRole('group', { name: 'Next word suggestions' })).toHaveCount(0);
+  await expect(page.getByRole('group', { name: 'Examples to try' })).toHaveCount(0);
+  await expect(page.getByTestId('prompt-hint')).toHaveCount(0);
+});

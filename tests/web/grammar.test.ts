@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkGrammar, examplePrompts, type GrammarClasses, type PromptMeaning } from '../../src/pipeline/grammar';
+import { checkGrammar, examplePrompts, nextWords, type GrammarClasses, type PromptMeaning } from '../../src/pipeline/grammar';
 import { parseManifest } from '../../src/pipeline/manifest';
-import { closedVocabularyText } from '../../src/pipeline/promptCheck';
+import { closedVocabularyText, promptHelp, withSuggestion } from '../../src/pipeline/promptCheck';
 import { fixtureBytes } from './helpers/nodeIo';
 
 const json = (url: URL): unknown => JSON.parse(readFileSync(url, 'utf8'));
@@ -83,5 +83,74 @@ describe('the ShapeScenes grammar', () => {
     const examples = examplePrompts(classes);
     expect(examples).toEqual(['a red circle to the left of a blue square', 'two green stars']);
     for (const e of examples) expect(check(e).ok, e).toBe(true);
+    const more = examplePrompts(classes, 4);
+    expect(more).toEqual([...examples, 'a large purple heart on a black background', 'a yellow triangle and a pink circle']);
+    for (const e of more) expect(check(e).ok, e).toBe(true);
+  });
+});
+
+describe('the words that may come next', () => {
+  const next = (prompt: string) => nextWords(prompt === '' ? [] : prompt.split(' '), classes);
+
+  it('offers, at every prefix of every dev prompt, the word that prompt goes on with, and the end at its end', () => {
+    // the prompts share most of their prefixes: each is parsed once, with every word a dev prompt goes on with
+    const following = new Map<string, Set<string>>();
+    for (const { prompt } of devPrompts) {
+      const words = prompt.split(' ');
+      words.forEach((w, i) => {
+        const key = words.slice(0, i).join(' ');
+        following.set(key, (following.get(key) ?? new Set()).add(w));
+      });
+      expect(nextWords(words, classes).canEnd, prompt).toBe(true);
+    }
+    expect(following.size).toBeGreaterThan(100);
+    for (const [prefix, words] of following) expect(next(prefix).words, `after "${prefix}"`).toEqual(expect.arrayContaining([...words]));
+  }, 20_000);
+
+  it('offers only words of the right class, and none after a prompt that cannot go on', () => {
+    expect(next('')).toEqual({ words: ['a', 'an', 'two', 'three'], canEnd: false });
+    expect(next('a red')).toEqual({ words: classes.shapes, canEnd: false });
+    expect(next('a')).toEqual({ words: [...classes.sizes, ...classes.colors], canEnd: false });
+    expect(next('two red')).toEqual({ words: classes.shapes.map((s) => `${s}s`), canEnd: false });
+    expect(next('a red circle to the')).toEqual({ words: ['left', 'right'], canEnd: false });
+    expect(next('a red circle')).toEqual({ words: ['and', 'to', 'above', 'below', 'on'], canEnd: true });
+    expect(next('a red circle on a white background')).toEqual({ words: [], canEnd: true });
+    expect(next('circle red')).toEqual({ words: [], canEnd: false });
+  });
+});
+
+describe('prompt help while typing', () => {
+  const v = vocabulary ?? { words: [], grammar: null };
+  const help = (prompt: string) => promptHelp(prompt, v);
+
+  it('completes the word being typed, or offers the next word; case and sentence punctuation are ignored', () => {
+    expect(help('a red')).toEqual({ suggestions: classes.shapes, replace: 0, hint: null });
+    expect(help('a red ')).toEqual({ suggestions: classes.shapes, replace: 0, hint: null });
+    expect(help('a red cir')).toEqual({ suggestions: ['circle'], replace: 3, hint: null });
+    expect(help('A Red CIR')).toEqual({ suggestions: ['circle'], replace: 3, hint: null });
+    expect(help('a red circle.').hint).toBeNull();
+    expect(help('a red circle ab').suggestions).toEqual(['above']);
+    expect(help('').suggestions).toEqual(['a', 'an', 'two', 'three']);
+    expect(withSuggestion('a red cir', help('a red cir'), 'circle')).toBe('a red circle');
+    expect(withSuggestion('a red', help('a red'), 'circle')).toBe('a red circle');
+    expect(withSuggestion('a red ', help('a red '), 'circle')).toBe('a red circle');
+  });
+
+  it('is quiet while the prompt can still become one; says what is wrong, as Generate does, once it cannot', () => {
+    for (const p of ['', 'a', 'a red', 'a red ci', 'two gr', 'a red circle to the lef', 'a red circle on a white background.']) expect(help(p).hint, p).toBeNull();
+    expect(help('a red blue').hint).toBe('Expected a shape ("circle", "square", "triangle", "star" or "heart") after "red", not "blue".');
+    expect(help('a red blu').hint).toBe('Expected a shape ("circle", "square", "triangle", "star" or "heart") after "red", not "blu".');
+    expect(help('circle red a blue').hint).toBe('Expected "a", "an", "two" or "three" at the start, not "circle".');
+    expect(help('a red circle blue').hint).toMatch(/^"blue" cannot follow "circle"/);
+    expect(help('a red ciclre').hint).toBe('This model does not know the word "ciclre" (did you mean "circle"?).');
+    expect(help('a red zz circle').hint).toBe('This model does not know the word "zz".');
+    expect(help('a red = ').hint).toBe('Only words are understood: "=".');
+    for (const p of ['a red blue', 'a red circle blue']) expect(() => closedVocabularyText(p, v)).toThrow(help(p).hint ?? 'no hint');
+  });
+
+  it('without a grammar completes known words only, and never says anything of the order', () => {
+    const wordsOnly = { words: ['a', 'red', 'circle'], grammar: null };
+    expect(promptHelp('circle re', wordsOnly)).toEqual({ suggestions: ['red'], replace: 2, hint: null });
+    expect(promptHelp('circle red a ', wordsOnly)).toEqual({ suggestions: [], replace: 0, hint: null });
   });
 });
