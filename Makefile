@@ -109,8 +109,8 @@ train-teacher: deps-python
 train-teacher-relations: deps-python
 	$(PY) -m distill train-teacher --config distill/configs/teacher_relations.json --vae-run $(RUNS)/vae2 \
 	  --text-run $(RUNS)/text2 --run-dir $(RUNS)/teacher-rel --init-weights $(RUNS)/teacher --max-minutes $(CHUNK)
-# phase 3 from phase 2's weights: a quarter of each batch from relation scenes, batch 128 (run on a GPU in session 7:
-# 1,600 steps in about 2.7 min; on this CPU an estimated 80 min)
+# phase 3 from phase 2's weights: a quarter of each batch from relation scenes, batch 128 (on a GPU 1,600 steps took about
+# 2.7 min; on this CPU an estimated 80 min)
 train-teacher-balance: deps-python
 	$(PY) -m distill train-teacher --config distill/configs/teacher_balance.json --vae-run $(RUNS)/vae3-decoder \
 	  --text-run $(RUNS)/text2 --run-dir $(RUNS)/teacher-bal --init-weights $(RUNS)/teacher-rel --max-minutes $(CHUNK)
@@ -119,12 +119,13 @@ train-teacher-balance: deps-python
 # steps (its run folder from train-students, else its packed copy in checkpoints/) as flash-1, flash-2 and flash-3
 bundle: deps-python teacher-folder
 	$(PY) -m distill export --teacher $(TEACHER) --out models/shapescenes --name "ShapeScenes" \
-	  --students-run $(if $(wildcard $(STUDENTS)/any-step-p2/ckpt.pt),$(STUDENTS)/any-step-p2,$(PACKED_STUDENT))
+	  --students-run $(if $(wildcard $(STUDENTS)/any-step-p3/ckpt.pt),$(STUDENTS)/any-step-p3,$(PACKED_STUDENT))
 
 # ---- the shipped students: one student learns 1, 2 and 3 steps (issue 15's recipe: γ shifted for 16² latents on the
 # structure steps, k = 4 teacher steps, every t in every batch, EMA, cosine lr). Phase 1 (1,022 steps of a 2,000-step
 # cosine) gives every trajectory an equal share of the batch; phase 2 continues its EMA weights with half the batch at
-# t = 999, the one step of the 1-step student. About 3 s a step on a 2-core AVX2 EPYC in fp32.
+# t = 999, the one step of the 1-step student; phase 3 continues phase 2's EMA weights on a fresh 1,000-step cosine.
+# About 3 s a step on a 2-core AVX2 EPYC in fp32.
 STUDENTS ?= $(RUNS)/students
 PACKED_STUDENT := checkpoints/students/any-step
 .PHONY: train-students pack-students student-curves
@@ -135,13 +136,15 @@ train-students: deps-python teacher-folder
 	  sys.exit(0 if st and st[0] >= st[1] else 'phase 1 is not finished: run make train-students again')"
 	$(PY) -m distill distill --teacher $(TEACHER) --config distill/configs/flash_any_step_phase2.json \
 	  --run-dir $(STUDENTS)/any-step-p2 --init-student $(STUDENTS)/any-step/unet --max-minutes $(CHUNK)
-# the finished (or interrupted) phase 2 into git: fp16 EMA UNet + run record; `distill --init-student
+	$(PY) -m distill distill --teacher $(TEACHER) --config distill/configs/flash_any_step_phase3.json \
+	  --run-dir $(STUDENTS)/any-step-p3 --init-student $(STUDENTS)/any-step-p2/unet --max-minutes $(CHUNK)
+# the finished (or interrupted) last phase into git: fp16 EMA UNet + run record; `distill --init-student
 # $(PACKED_STUDENT)/unet` continues it on another machine
 pack-students: deps-python
-	$(PY) -m distill.weights --run-dir $(STUDENTS)/any-step-p2 --out $(PACKED_STUDENT)
+	$(PY) -m distill.weights --run-dir $(STUDENTS)/any-step-p3 --out $(PACKED_STUDENT)
 student-curves: deps-python
 	$(PY) -m distill curves --run "phase 1=$(STUDENTS)/any-step" --run "phase 2=$(STUDENTS)/any-step-p2" \
-	  --offset "phase 2=1022" --out reports/students/curves
+	  --run "phase 3=$(STUDENTS)/any-step-p3" --offset "phase 2=1022" --offset "phase 3=1956" --out reports/students/curves
 
 # ---- the paper's Tables 1 and 3 (reports/RESULTS.md): trains every missing student for at most TRAIN_MINUTES
 # per run (resumable: run it again until the report lists nothing as "not yet run"), evaluates with caching ----
