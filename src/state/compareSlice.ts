@@ -1,8 +1,7 @@
 import type { BundleSummary } from '../pipeline/pipeline';
 import type { Variant, WorkerError } from '../worker/protocol';
-import { imageKey, type GeneratedImage } from './generationSlice';
+import { newImage, type GeneratedImage } from './generationSlice';
 import type { SliceCreator, StoreDeps } from './types';
-import { backendLabel } from './urlState';
 
 export interface CompareEntry {
   label: string;
@@ -81,7 +80,7 @@ export const createCompareSlice =
             const entry = get().compare[i];
             if (jobId !== job.id || !entry) return;
             get().noteUnetWorks(output.unetId);
-            const image: GeneratedImage = { key: imageKey(), prompt, seed, variant: entry.variant, output, bundle: get().bundle?.id ?? '', backend: backendLabel(get().backend?.kind) };
+            const image = newImage(get(), { prompt, seed, variant: entry.variant }, output);
             patch(i, { image });
           },
           onVariantError: (i, error) => {

@@ -1,7 +1,7 @@
 import type { GenerateOutput, StepProgress } from '../pipeline/pipeline';
 import type { Variant, WorkerError } from '../worker/protocol';
 import type { GenerateRequest } from './formSlice';
-import type { SliceCreator, StoreDeps } from './types';
+import type { AppState, SliceCreator, StoreDeps } from './types';
 import { backendLabel, imageSearch } from './urlState';
 
 export interface GeneratedImage {
@@ -28,9 +28,15 @@ export interface GenerationSlice {
 }
 
 let keySeq = 0;
-export function imageKey(): string {
+function imageKey(): string {
   keySeq += 1;
   return `img-${Date.now().toString(36)}-${keySeq}`;
+}
+
+/** A finished image with what made it: the request, and the bundle and backend it ran on. */
+export function newImage(s: AppState, req: GenerateRequest, output: GenerateOutput): GeneratedImage {
+  const bundle = s.load.kind === 'ready' ? (s.bundle?.id ?? '') : '';
+  return { key: imageKey(), prompt: req.prompt, seed: req.seed, variant: req.variant, output, bundle, backend: backendLabel(s.backend?.kind) };
 }
 
 export const createGenerationSlice =
@@ -65,15 +71,7 @@ export const createGenerationSlice =
             // the latest request wins: an image of a superseded or cancelled job is not shown nor kept
             if (jobId !== job.id) return;
             get().noteUnetWorks(output.unetId);
-            const image: GeneratedImage = {
-              key: imageKey(),
-              prompt: req.prompt,
-              seed: req.seed,
-              variant: req.variant,
-              output,
-              bundle: get().load.kind === 'ready' ? (get().bundle?.id ?? '') : '',
-              backend: backendLabel(get().backend?.kind),
-            };
+            const image = newImage(get(), req, output);
             set({ current: image });
             get().addToHistory(image);
           },

@@ -29,11 +29,11 @@ export function PromptHelp() {
   const grammar = useAppStore((s) => (s.load.kind === 'ready' ? (s.load.summary.grammar ?? null) : null));
   const vocabulary = useMemo<Vocabulary | null>(() => (words ? { words, grammar } : null), [words, grammar]);
   const help = useMemo(() => (vocabulary ? promptHelp(prompt, vocabulary) : null), [prompt, vocabulary]);
+  // the prompt box starts with one of them: a chip for it would do nothing
+  const examples = useMemo(() => (grammar ? examplePrompts(grammar, EXAMPLES + 1).filter((e) => e !== DEFAULT_PROMPT).slice(0, EXAMPLES) : []), [grammar]);
   const ref = useRef<HTMLDivElement>(null);
   const onKeyDown = useChipKeys(ref);
   if (!vocabulary || !help) return null;
-  // the prompt box starts with one of them: a chip for it would do nothing
-  const examples = vocabulary.grammar ? examplePrompts(vocabulary.grammar, EXAMPLES + 1).filter((e) => e !== DEFAULT_PROMPT).slice(0, EXAMPLES) : [];
   const { setPrompt, requestGenerate } = appStore.getState();
   const put = (text: string): void => {
     setPrompt(text);
