@@ -68,10 +68,6 @@ export class BundleFormatError extends Error {
 
 export const T_MAX = 999;
 
-export function recipeSteps(recipe: Recipe): number {
-  return recipe.timesteps.length;
-}
-
 /** "2 steps (DDIM, noise correction)", "25 steps (DPM-Solver++, CFG 4)" */
 export function describeRecipe(recipe: Recipe): string {
   const n = recipe.timesteps.length;
@@ -108,7 +104,7 @@ export function joinPath(dir: string, name: string): string {
   return dir === '' ? name : `${dir.replace(/\/+$/, '')}/${name}`;
 }
 
-/** Every file the app reads from a bundle, tokenizer files included. */
+/** The tokenizer's two files inside a bundle. */
 export function tokenizerFiles(spec: Pick<BundleSpec, 'tokenizer'>): { json: string; config: string } {
   return { json: joinPath(spec.tokenizer, 'tokenizer.json'), config: joinPath(spec.tokenizer, 'tokenizer_config.json') };
 }

@@ -1,5 +1,5 @@
 /**
- * The little the pipeline needs from an inference engine, so pipeline.ts stays independent of
+ * The little the pipeline needs from an inference engine, so that it stays independent of
  * onnxruntime-web (ort.ts implements it) and can be exercised with fake sessions.
  */
 
@@ -10,8 +10,6 @@ export type TensorValue =
   | { type: 'float16'; data: Uint16Array; dims: number[] }
   | { type: 'int64'; data: BigInt64Array; dims: number[] }
   | { type: 'int32'; data: Int32Array; dims: number[] };
-
-export type TensorType = TensorValue['type'];
 
 export interface InputMeta {
   name: string;
@@ -40,8 +38,4 @@ export interface Runtime {
   createSession(bytes: Uint8Array, file: string, externalData?: readonly ExternalData[]): Promise<ModelSession>;
   /** resolves when a GPU backend becomes unusable (WebGPU device lost); never for WASM */
   readonly lost: Promise<string>;
-}
-
-export function isTensorType(t: string): t is TensorType {
-  return t === 'float32' || t === 'float16' || t === 'int64' || t === 'int32';
 }

@@ -1,7 +1,7 @@
 /**
  * A standard diffusers/optimum Stable Diffusion ONNX export (model_index.json layout, e.g. SD-Turbo) read
  * as a BundleSpec: what our manifest states is derived here from model_index.json and the components'
- * configs, and refined from the ONNX sessions' own input metadata once they exist (pipeline.ts). Such a
+ * configs, and refined from the ONNX sessions' own input metadata once they exist (shapeCheck.ts). Such a
  * folder has no hashes, so its files are used unverified.
  */
 
@@ -97,7 +97,7 @@ export interface StandardConfigs {
   scheduler: unknown;
 }
 
-/** Latent and image size from the configs; pipeline.ts overrides them with concrete ONNX input dims. */
+/** Latent and image size from the configs; shapeCheck.ts replaces them with concrete ONNX input dims. */
 export function standardSpec(baseUrl: string, configs: StandardConfigs): Omit<BundleSpec, 'schedule'> {
   const unet = new Fields(SD_PATHS.unetConfig, isRecord(configs.unet) ? configs.unet : {});
   const vae = new Fields(SD_PATHS.vaeConfig, isRecord(configs.vae) ? configs.vae : {});

@@ -5,7 +5,7 @@
  */
 
 import type { UnetRole } from './bundle';
-import type { StepCount } from './pipeline';
+import type { StepCount } from './types';
 
 export interface ModelChoice {
   model: UnetRole;

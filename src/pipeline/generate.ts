@@ -1,0 +1,95 @@
+/**
+ * Prompt → image on a Loader's sessions: check the request, pick the UNet and recipe, load what is missing,
+ * tokenize, encode, sample, decode. The Profiler records where the time went.
+ */
+
+import { assertNever, describeRecipe, type BundleSpec, type Recipe, type UnetSpec } from './bundle';
+import { sampleDdim, type EpsModel } from './ddim';
+import { sampleDpmSolver } from './dpmSolver';
+import { InputError } from './errors';
+import type { Loader } from './loader';
+import { decodeLatents, encodePrompt, guidedEps, type PromptTokens } from './modelCalls';
+import { gaussianNoise, isValidSeed, MAX_SEED } from './noise';
+import { Profiler } from './profile';
+import { closedVocabularyText } from './promptCheck';
+import { tokenizeForModel, type PromptTokenizer } from './tokenizer';
+import type { GenerateOutput, GenerateParams, RunOptions } from './types';
+
+export async function generate(loader: Loader, alphasCumprod: Float64Array, params: GenerateParams, opts: RunOptions = {}): Promise<GenerateOutput> {
+  const text = promptText(params, loader.spec);
+  const { unet, recipe } = resolveUnet(loader.spec, params);
+  const prof = new Profiler(opts.signal);
+  await prof.load(() => loader.prepare([unet.id], opts));
+  // read after loading: a standard folder's shapes come from its sessions
+  const spec = loader.spec;
+  const tokenizer = await loader.tokenizer();
+  const tokens = await prof.stage('tokenize', 'tokenize', () => tokenizePrompt(tokenizer, text, spec.contextLength, recipe.guidanceScale > 1));
+  const embeddings = await prof.stage('encode', 'encode', async () => encodePrompt(await loader.session(spec.textEncoder), tokens, spec.contextLength, prof.textEncoder));
+
+  const [c, h, w] = spec.latentShape;
+  const xT = gaussianNoise(params.seed, c * h * w);
+  const eps = guidedEps(await loader.session(unet.path), spec, embeddings, recipe.guidanceScale, prof.unet);
+  const beforeStep = async (index: number, t: number): Promise<void> => {
+    await yieldToEvents(opts);
+    opts.onStep?.({ index, total: recipe.timesteps.length, t });
+  };
+  const x0 = await prof.sampling((model) => runSampler(recipe, model, xT, alphasCumprod), eps, beforeStep);
+  await yieldToEvents(opts);
+  const image = await prof.stage('decode', 'decode', async () => decodeLatents(await loader.session(spec.vaeDecoder), spec, x0, prof.vae));
+
+  return {
+    image,
+    ...prof.finish(),
+    tokenCount: tokens.cond.tokenCount,
+    truncated: tokens.cond.truncated,
+    unetId: unet.id,
+    recipe: describeRecipe(recipe),
+    noiseCorrection: recipe.sampler === 'ddim' && recipe.noiseCorrection,
+  };
+}
+
+/** The UNet and recipe that serve `params`. */
+export function resolveUnet(spec: Pick<BundleSpec, 'unets'>, params: Pick<GenerateParams, 'model' | 'steps' | 'noiseCorrection'>): { unet: UnetSpec; recipe: Recipe } {
+  const { unets } = spec;
+  const unet =
+    params.model === 'teacher'
+      ? unets.find((u) => u.role === 'teacher')
+      : (unets.find((u) => u.id === `flash-${params.steps}`) ?? unets.find((u) => u.role === 'flash' && u.recipe.timesteps.length === params.steps));
+  if (!unet) {
+    const what = params.model === 'teacher' ? 'Teacher model' : `${params.steps}-step Flash model`;
+    throw new InputError(`This bundle has no ${what}.`);
+  }
+  const recipe: Recipe = unet.recipe.sampler === 'ddim' ? { ...unet.recipe, noiseCorrection: params.noiseCorrection } : unet.recipe;
+  return { unet, recipe };
+}
+
+/** The text the model is given, or an InputError (or VocabularyError) before anything loads. */
+function promptText(params: GenerateParams, spec: Pick<BundleSpec, 'vocabulary'>): string {
+  const prompt = params.prompt.trim();
+  if (prompt === '') throw new InputError('Enter a prompt first.');
+  if (!isValidSeed(params.seed)) throw new InputError(`Seed must be a whole number from 0 to ${MAX_SEED}.`);
+  // a bundle with a vocabulary reads the prompt the way it was trained to (promptCheck.ts); an SD folder, as typed
+  return spec.vocabulary ? closedVocabularyText(prompt, spec.vocabulary) : prompt;
+}
+
+function tokenizePrompt(tokenizer: PromptTokenizer, text: string, contextLength: number, cfg: boolean): PromptTokens {
+  const cond = tokenizeForModel(tokenizer, text, contextLength);
+  return { cond, uncond: cfg ? tokenizeForModel(tokenizer, '', contextLength) : null };
+}
+
+/** Lets the caller's event loop run, so that an abort asked for meanwhile stops the run here. */
+async function yieldToEvents(opts: RunOptions): Promise<void> {
+  await opts.yieldToEvents?.();
+  opts.signal?.throwIfAborted();
+}
+
+function runSampler(recipe: Recipe, model: EpsModel, xT: Float32Array, alphasCumprod: Float64Array): Promise<Float32Array> {
+  switch (recipe.sampler) {
+    case 'ddim':
+      return sampleDdim(model, xT, recipe.timesteps, { alphasCumprod, noiseCorrection: recipe.noiseCorrection });
+    case 'dpmsolver++':
+      return sampleDpmSolver(model, xT, recipe.timesteps, { alphasCumprod, solverOrder: recipe.solverOrder });
+    default:
+      return assertNever(recipe);
+  }
+}
