@@ -130,18 +130,18 @@ STUDENTS ?= $(RUNS)/students
 PACKED_STUDENT := checkpoints/students/any-step
 .PHONY: train-students pack-students student-curves
 train-students: deps-python teacher-folder
-	$(PY) -m distill distill --teacher $(TEACHER) --config distill/configs/flash_any_step.json \
+	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_any_step.json \
 	  --run-dir $(STUDENTS)/any-step --max-minutes $(CHUNK)
-	@$(PY) -c "import sys; from distill.reproduce import training_state as s; st = s('$(STUDENTS)/any-step'); \
+	@$(PY) -c "import sys; from distill.evaluation.experiments import training_state as s; st = s('$(STUDENTS)/any-step'); \
 	  sys.exit(0 if st and st[0] >= st[1] else 'phase 1 is not finished: run make train-students again')"
-	$(PY) -m distill distill --teacher $(TEACHER) --config distill/configs/flash_any_step_phase2.json \
+	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_any_step_phase2.json \
 	  --run-dir $(STUDENTS)/any-step-p2 --init-student $(STUDENTS)/any-step/unet --max-minutes $(CHUNK)
-	$(PY) -m distill distill --teacher $(TEACHER) --config distill/configs/flash_any_step_phase3.json \
+	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_any_step_phase3.json \
 	  --run-dir $(STUDENTS)/any-step-p3 --init-student $(STUDENTS)/any-step-p2/unet --max-minutes $(CHUNK)
-# the finished (or interrupted) last phase into git: fp16 EMA UNet + run record; `distill --init-student
+# the finished (or interrupted) last phase into git: fp16 EMA UNet + run record; `distill flash --init-student
 # $(PACKED_STUDENT)/unet` continues it on another machine
 pack-students: deps-python
-	$(PY) -m distill.weights --run-dir $(STUDENTS)/any-step-p3 --out $(PACKED_STUDENT)
+	$(PY) -m distill weights --run-dir $(STUDENTS)/any-step-p3 --out $(PACKED_STUDENT)
 student-curves: deps-python
 	$(PY) -m distill curves --run "phase 1=$(STUDENTS)/any-step" --run "phase 2=$(STUDENTS)/any-step-p2" \
 	  --run "phase 3=$(STUDENTS)/any-step-p3" --offset "phase 2=1022" --offset "phase 3=1956" --out reports/students/curves

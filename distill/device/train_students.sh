@@ -24,8 +24,8 @@ if [ -f checkpoints/students/any-step/unet/config.json ]; then
   CONFIG=distill/configs/flash_any_step_phase2.json INIT=(--init-student checkpoints/students/any-step/unet)
 fi
 # batch 256 (8× the CPU's) at 2.8× the lr (√8 scaling), bf16 where the GPU has it
-python3 -m distill distill --teacher /tmp/teacher --config "$CONFIG" --run-dir /tmp/run \
+python3 -m distill flash --teacher /tmp/teacher --config "$CONFIG" --run-dir /tmp/run \
   --set batch_size=256 learning_rate=2.8e-4 max_steps=4000 lr_schedule_steps=4000 eval_every=500 \
   eval_prompts_per_category=50 mixed_precision=auto --max-minutes "$MINUTES" "${INIT[@]}" 2>&1 | tee "$OUT/train.log"
-python3 -m distill.weights --run-dir /tmp/run --out "$OUT/any-step"
+python3 -m distill weights --run-dir /tmp/run --out "$OUT/any-step"
 ls -l "$OUT/any-step" "$OUT/any-step/unet"

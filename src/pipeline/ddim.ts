@@ -151,7 +151,7 @@ export async function sampleDdim(
     const s = timesteps[i + 1] ?? null;
     const eps = await model(x, t);
     checkSameLength(x, eps, `model output at t=${t}`);
-    // Only x_T at t = T is pure noise; a schedule that starts later has nothing to correct (as in distill/sampling.py).
+    // Only x_T at t = T is pure noise; a schedule that starts later has nothing to correct (as in distill/sampling/ddim.py).
     const direction = i === 0 && options.noiseCorrection && t === ac.length - 1 ? xT : eps;
     x = ddimStep(ac, x, eps, t, s, direction);
     options.onStep?.({ index: i, t, s, eps, x });

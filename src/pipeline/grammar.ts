@@ -1,5 +1,5 @@
 /**
- * The ShapeScenes prompt grammar, the same as distill/data.py's parse_prompt (DESIGN.md, "ShapeScenes"):
+ * The ShapeScenes prompt grammar, the same as distill/domain/grammar.py's parse_prompt (DESIGN.md, "ShapeScenes"):
  *
  *   prompt     = (object [connective object] | count color plural-shape) [on a <background> background]
  *   object     = (a | an) [size] color shape
@@ -11,7 +11,7 @@
 
 import { clipWord } from './vocabulary';
 
-/** The word classes a manifest lists next to its vocabulary (distill/export.py). */
+/** The word classes a manifest lists next to its vocabulary (distill/export/export.py). */
 export interface GrammarClasses {
   colors: string[];
   shapes: string[];

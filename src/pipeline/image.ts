@@ -1,4 +1,4 @@
-/** VAE output → pixels, rounded exactly as distill/models.py's tensor_to_images does in float32. */
+/** VAE output → pixels, rounded exactly as distill/domain/render.py's tensor_to_images does in float32. */
 
 export interface RgbaImage {
   width: number;

@@ -1,5 +1,5 @@
 /**
- * manifest.json (format_version 1, written by distill/export.py) → BundleSpec. Validation is strict and
+ * manifest.json (format_version 1, written by distill/export/export.py) → BundleSpec. Validation is strict and
  * names the offending field: a bundle that passes here can only fail later on a file's bytes.
  */
 

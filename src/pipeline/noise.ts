@@ -1,5 +1,5 @@
 /**
- * Portable seeded Gaussian noise, bit-for-bit the numbers of distill/noise.py: torch.randn cannot be
+ * Portable seeded Gaussian noise, bit-for-bit the numbers of distill/sampling/noise.py: torch.randn cannot be
  * reproduced in JavaScript, so both sides use this spec and a prompt + seed gives the same x_T here and
  * in Python.
  *

@@ -15,7 +15,7 @@ export function promptWords(prompt: string): string[] {
 
 /**
  * Punctuation a sentence may carry that says nothing about the picture. The model never saw any (its
- * prompts are generated without it, distill/data.py), so it is dropped rather than refused.
+ * prompts are generated without it, distill/domain/grammar.py), so it is dropped rather than refused.
  */
 const SENTENCE_PUNCTUATION = /^[.,!?;:…]+$/u;
 

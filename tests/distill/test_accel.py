@@ -1,5 +1,6 @@
 """Mixed precision by hardware: "auto" takes bf16 only where it runs natively."""
-from distill import accel
+
+from distill.runs import accel
 
 
 def test_auto_mixed_precision_takes_bf16_only_where_the_cpu_has_it(monkeypatch):

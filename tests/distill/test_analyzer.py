@@ -1,7 +1,10 @@
+
 import numpy as np
 
-from distill.analyzer import analyze, analyze_and_score
-from distill.data import caption, parse_prompt, render, sample_scene, scene_for_meaning, perturb_meaning
+from distill.domain.analyzer import analyze, analyze_and_score
+from distill.domain.grammar import parse_prompt
+from distill.domain.render import render
+from distill.domain.scenes import caption, perturb_meaning, sample_scene, scene_for_meaning
 
 
 def test_render_analyze_round_trip():
@@ -42,11 +45,11 @@ def test_extra_object_fails():
 
 
 def test_calibration_report_names_the_vae_it_measured(tmp_path):
-    from distill.calibrate import calibrate, write_report
-    from distill.fixtures import TINY_VAE
-    from distill.models import build_vae
+    from distill.domain.calibration import calibrate, write_calibration_report
+    from tools.fixtures import TINY_VAE
+    from distill.networks.architectures import build_vae
     report = calibrate(20, vae=build_vae(TINY_VAE).eval(), vae_name="runs/vae3-decoder")
     assert report["ground_truth_accuracy"] == 1.0 and report["vae"] == "runs/vae3-decoder"
     assert 0 <= report["vae_reconstruction_accuracy"] < 0.5  # an untrained VAE reconstructs nothing the analyzer accepts
-    write_report(report, str(tmp_path))
+    write_calibration_report(report, str(tmp_path))
     assert "--calibrate --vae-run runs/vae3-decoder`" in (tmp_path / "analyzer_calibration.md").read_text()

@@ -1,17 +1,23 @@
 """The Table 1 baselines on a tiny random SD pipeline: each trains, moves toward its target, saves a loadable student
 with a recipe that samples, resumes where it stopped, and refuses another method's or config's checkpoint."""
+
 import json
 
 import numpy as np
 import pytest
 import torch
 from diffusers import UNet2DConditionModel
+from tools.fixtures import tiny_random_pipeline
 
-from distill import baselines, cli
-from distill.fixtures import tiny_random_pipeline
-from distill.noise import gaussian_noise
-from distill.pipeline import decode_latents, encode_prompts, load_pipeline
-from distill.recipes import sample_recipe
+from distill import cli
+from distill.distillation import baseline
+from distill.distillation.progressive import ProgressiveConfig, progressive_target, uniform_timesteps
+from distill.networks.pipeline import decode_latents, encode_prompts, load_pipeline
+from distill.sampling.ddim import alpha_sigma, guided
+from distill.sampling.lcm import consistency_fn, lcm_scheduler, sample_lcm_recipe
+from distill.sampling.noise import gaussian_noise
+from distill.sampling.recipes import sample_recipe
+
 
 FAST = ["batch_size=4", "pool_size=16", "log_every=1", "eval_every=1000000"]
 
@@ -33,7 +39,7 @@ def run(method, teacher_dir, run_dir, *overrides, max_minutes=None):
             "--eval-prompts", "/nonexistent", "--set", *FAST, *overrides]
     if max_minutes is not None:
         argv += ["--max-minutes", str(max_minutes)]
-    return baselines.main(baselines.parse_args(argv))
+    return baseline.main(baseline.parse_args(argv))
 
 
 def losses(out):
@@ -48,15 +54,15 @@ def student_and_recipe(teacher_dir, run_dir):
 
 
 def test_cli_knows_the_command():
-    assert cli.COMMANDS["baseline"][0] == "distill.baselines"
+    assert cli.COMMANDS["baseline"][0] == "distill.distillation.baseline"
     with pytest.raises(SystemExit):
-        baselines.parse_args(["--method", "sdxl-turbo", "--teacher", "x", "--run-dir", "y"])
+        baseline.parse_args(["--method", "sdxl-turbo", "--teacher", "x", "--run-dir", "y"])
 
 
 def test_uniform_timesteps_nest_for_halving():
-    assert baselines.uniform_timesteps(4) == [999, 749, 499, 249]
+    assert uniform_timesteps(4) == [999, 749, 499, 249]
     for n in (1, 2, 4, 8, 16, 32, 64):
-        assert baselines.uniform_timesteps(2 * n)[::2] == baselines.uniform_timesteps(n)
+        assert uniform_timesteps(2 * n)[::2] == uniform_timesteps(n)
 
 
 def test_progressive_target_makes_one_step_equal_two():
@@ -64,9 +70,9 @@ def test_progressive_target_makes_one_step_equal_two():
     torch.manual_seed(0)
     z_t, z_2 = torch.randn(3, 4, 2, 2), torch.randn(3, 4, 2, 2)
     t, t2 = torch.tensor([999, 499, 249]), torch.tensor([749, 249, -1])  # -1: the last step lands on x0
-    a_t, s_t = baselines.alpha_sigma(ac, t)
-    a_2, s_2 = baselines.alpha_sigma(ac, t2)
-    x = baselines.progressive_target(z_t, z_2, a_t, s_t, a_2, s_2)
+    a_t, s_t = alpha_sigma(ac, t)
+    a_2, s_2 = alpha_sigma(ac, t2)
+    x = progressive_target(z_t, z_2, a_t, s_t, a_2, s_2)
     # one DDIM step t → t'' with x̂ = x̃: α_t''·x̃ + σ_t''·ε̂, ε̂ = (z_t − α_t·x̃)/σ_t
     one_step = a_2 * x + s_2 * (z_t.double() - a_t * x) / s_t
     torch.testing.assert_close(one_step, z_2.double())
@@ -74,10 +80,10 @@ def test_progressive_target_makes_one_step_equal_two():
 
 
 def test_progressive_config_checks_the_halving():
-    assert baselines.ProgressiveConfig().rounds() == 3  # 32 → 16 → 8 → 4
+    assert ProgressiveConfig().rounds() == 3  # 32 → 16 → 8 → 4
     for start, target in ((32, 3), (24, 4), (4, 4)):
         with pytest.raises(ValueError, match="power of 2"):
-            baselines.ProgressiveConfig(start_steps=start, target_steps=target).rounds()
+            ProgressiveConfig(start_steps=start, target_steps=target).rounds()
 
 
 def test_progressive_runs_its_rounds_and_saves_a_ddim_student(teacher_dir, tmp_path, pipe):
@@ -145,7 +151,7 @@ def test_lcm_resumes(teacher_dir, tmp_path):
 def add_objective(pipe, unet, seed: int, b: int = 32) -> float:
     """ADD's distillation loss E c(t)·‖x̂_θ − x̂_ψ(α_t·x̂_θ + σ_t·ε', t)‖² on one fixed batch (common random numbers)."""
     ac = pipe.scheduler.alphas_cumprod.double()
-    lcm = baselines.lcm_scheduler(pipe.scheduler.config, 1000, 10.0)
+    lcm = lcm_scheduler(pipe.scheduler.config, 1000, 10.0)
     g = torch.Generator().manual_seed(seed)
     x0 = 0.5 * torch.randn(b, 4, 16, 16, generator=g)
     s, t = torch.tensor([999, 749, 499, 249] * (b // 4)), torch.randint(0, 1000, (b,), generator=g)
@@ -153,12 +159,12 @@ def add_objective(pipe, unet, seed: int, b: int = 32) -> float:
     with torch.no_grad():
         cond = encode_prompts(pipe.text_encoder, pipe.tokenizer, ["a red circle"] * b)
         uncond = encode_prompts(pipe.text_encoder, pipe.tokenizer, [""] * b)
-        a_s, s_s = baselines.alpha_sigma(ac, s)
+        a_s, s_s = alpha_sigma(ac, s)
         x_s = (a_s * x0.double() + s_s * noise_s.double()).float()
-        x0_student = baselines.consistency_fn(lcm, x_s, baselines.unet_eps(unet, x_s, s, cond), s, ac)
-        a_t, s_t = baselines.alpha_sigma(ac, t)
+        x0_student = consistency_fn(lcm, x_s, guided(unet, cond)(x_s, s), s, ac)
+        a_t, s_t = alpha_sigma(ac, t)
         x_t = (a_t * x0_student.double() + s_t * noise_t.double()).float()
-        target = (x_t.double() - s_t * baselines.unet_eps(pipe.unet, x_t, t, cond, uncond, 4.0).double()) / a_t
+        target = (x_t.double() - s_t * guided(pipe.unet, cond, uncond, 4.0)(x_t, t).double()) / a_t
         return float((a_t**2 * (x0_student.double() - target) ** 2).mean())
 
 
@@ -200,7 +206,7 @@ def test_add_rejects_bad_timesteps(teacher_dir, tmp_path):
 ])
 def test_sample_lcm_recipe_is_diffusers_lcm_scheduler(pipe, recipe):
     unet, prompts, seeds = pipe.unet, ["a red circle", "a green star on a black background"], [3, 11]
-    images = baselines.sample_lcm_recipe(pipe, unet, recipe, prompts, seeds)
+    images = sample_lcm_recipe(pipe, unet, recipe, prompts, seeds)
     # by hand: LCMScheduler's loop as diffusers' LatentConsistencyModelPipeline runs it, without a w-embedding
     from diffusers import LCMScheduler
     scheduler = LCMScheduler.from_config(pipe.scheduler.config, timestep_scaling=recipe["timestep_scaling"],
@@ -222,11 +228,11 @@ def test_sample_lcm_recipe_is_diffusers_lcm_scheduler(pipe, recipe):
 
 def test_sample_lcm_recipe_draws_each_image_from_its_own_seed(pipe):
     recipe = {"sampler": "lcm", "steps": 2}
-    both = baselines.sample_lcm_recipe(pipe, pipe.unet, recipe, ["a red circle", "a blue square"], [5, 9])
-    alone = baselines.sample_lcm_recipe(pipe, pipe.unet, recipe, ["a blue square"], [9])
+    both = sample_lcm_recipe(pipe, pipe.unet, recipe, ["a red circle", "a blue square"], [5, 9])
+    alone = sample_lcm_recipe(pipe, pipe.unet, recipe, ["a blue square"], [9])
     assert np.abs(both[1].astype(int) - alone[0]).max() <= 1  # batched convolutions round differently
     with pytest.raises(ValueError, match="without CFG"):
-        baselines.sample_lcm_recipe(pipe, pipe.unet, {**recipe, "guidance_scale": 4.0}, ["x"], [0])
+        sample_lcm_recipe(pipe, pipe.unet, {**recipe, "guidance_scale": 4.0}, ["x"], [0])
 
 
 @pytest.mark.parametrize("method,overrides", [("progressive", ["start_steps=2", "target_steps=1", "steps_per_round=2"]),

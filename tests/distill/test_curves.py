@@ -1,10 +1,11 @@
 """Learning curves come from the periodic evals a run logged, grouped by the step count evaluated."""
+
 import json
 
 import pytest
 
-from distill import curves
-from distill.checkpoint import save_atomic
+from distill.evaluation import curves
+from distill.runs.checkpoint import save_atomic
 
 
 def test_curves_group_a_runs_evals_by_step_count_and_plot(tmp_path):

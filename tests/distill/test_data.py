@@ -1,10 +1,11 @@
+
 import numpy as np
 import pytest
 
-from distill.data import (COLORS, BACKGROUNDS, Meaning, PromptError, caption, load_prompt_file,
-                          parse_prompt, prompt_from_meaning, render, sample_scene, scene_for_meaning)
-
-from distill.training import DEV_PROMPTS
+from distill.domain.grammar import BACKGROUNDS, COLORS, Meaning, PromptError, parse_prompt, prompt_from_meaning
+from distill.domain.prompts import DEV_PROMPTS, load_prompt_file
+from distill.domain.render import render
+from distill.domain.scenes import caption, sample_scene, scene_for_meaning
 
 
 def test_render_paints_background_and_object_colors():

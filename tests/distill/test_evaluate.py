@@ -1,15 +1,18 @@
-"""Evaluation: FD, the CLIP-score analogue, recipes, and `distill eval` end to end on a tiny random pipeline."""
+"""Evaluation: FD, the CLIP-score analogue, recipes, and `distill evaluate` end to end on a tiny random pipeline."""
+
 import json
 import os
 import types
 
 import numpy as np
 import pytest
+from tools.fixtures import tiny_random_pipeline
 
-from distill import evaluate
-from distill.data import caption, parse_prompt, perturb_meaning, prompt_from_meaning, render, sample_scene
-from distill.fixtures import tiny_random_pipeline
-from distill.recipes import ddim_timesteps, function_evaluations, normalize_recipe, sample_recipe
+from distill.domain.grammar import parse_prompt, prompt_from_meaning
+from distill.domain.render import render
+from distill.domain.scenes import caption, perturb_meaning, sample_scene
+from distill.evaluation import evaluate
+from distill.sampling.recipes import ddim_timesteps, function_evaluations, normalize_recipe, sample_recipe
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +74,7 @@ def test_recipes_validate_and_fill_defaults():
 
 
 def test_sample_recipe_is_deterministic_and_noise_correction_matters(model_dir):
-    from distill.pipeline import load_pipeline
+    from distill.networks.pipeline import load_pipeline
     pipe = load_pipeline(str(model_dir))
     prompts, seeds = ["a red circle", "a blue star"], [0, 1]
     nc = {"sampler": "ddim", "timesteps": [999, 500], "noise_correction": True}
@@ -106,7 +109,7 @@ def test_eval_writes_accuracy_fd_and_clip_score(model_dir, tmp_path, root):
 
 
 def test_eval_uses_a_students_recipe_and_overrides(model_dir, tmp_path):
-    from distill.pipeline import load_pipeline
+    from distill.networks.pipeline import load_pipeline
     student = tmp_path / "unet"
     load_pipeline(str(model_dir)).unet.save_pretrained(student)
     (student / "recipe.json").write_text(json.dumps({"sampler": "ddim", "timesteps": [999, 750, 500],

@@ -1,18 +1,20 @@
 """Export a tiny random SD pipeline (our component classes) to a bundle: parity, manifest, layout."""
+
 import hashlib
 import json
 
 import numpy as np
 import pytest
 import torch
+from tools.fixtures import tiny_random_pipeline, write_tiny_sd_fixture
 
-from distill import export
-from distill.checkpoint import as_dict, save_atomic
-from distill.flash import FlashConfig
-from distill.fixtures import tiny_random_pipeline, write_tiny_sd_fixture
-from distill.onnx_utils import run_onnx
-from distill.pipeline import load_pipeline
-from distill.reproduce import SHIPPED_STUDENTS, teacher_run_id
+from distill.distillation.flash import FlashConfig
+from distill.export import export
+from distill.export.export import SHIPPED_STUDENTS
+from distill.export.onnx import run_onnx
+from distill.networks.pipeline import load_pipeline
+from distill.runs.checkpoint import as_dict, save_atomic
+from distill.runs.weights import teacher_run_id
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +120,7 @@ def test_a_packed_student_of_several_step_counts_ships_once_per_count(bundle, tm
     """A run whose student learned 1, 2 and 3 steps, packed for git (fp16 EMA UNet + record.json), exports as
     flash-1/2/3 with each count's recipe, the same weights, and the run's record."""
     from diffusers import UNet2DConditionModel
-    from distill import weights
+    from distill.runs import weights
     base, _ = bundle
     run = tmp_path / "run"
     student = tiny_random_pipeline(seed=2).unet

@@ -1,12 +1,13 @@
 """Imagine Flash distillation on a tiny random SD pipeline: every switch runs, the student learns, runs resume."""
+
 import json
 
 import numpy as np
 import pytest
 from diffusers import UNet2DConditionModel
+from tools.fixtures import tiny_random_pipeline
 
-from distill import flash
-from distill.fixtures import tiny_random_pipeline
+from distill.distillation import flash
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def test_gamma_of_the_paper():
 
 
 def test_gamma_shift_keeps_the_paper_at_factor_1_and_moves_towards_less_noise_above_it():
-    from distill.models import make_noise_scheduler
+    from distill.networks.architectures import make_noise_scheduler
     ac = make_noise_scheduler().alphas_cumprod.double()
     gamma, ts = flash.FlashConfig().gamma, (999, 750, 666, 500)
     paper = [flash.shifted_timestep(t, gamma) for t in ts]
@@ -143,7 +144,7 @@ def test_resume_of_an_ema_run_continues_bit_for_bit(teacher_dir, tmp_path):
 
 def test_a_new_field_at_its_default_keeps_an_older_run_resumable(teacher_dir, tmp_path):
     import torch
-    from distill.checkpoint import save_atomic
+    from distill.runs.checkpoint import save_atomic
     run(teacher_dir, tmp_path, "max_steps=1")
     ckpt = torch.load(tmp_path / "ckpt.pt", weights_only=False)
     for key in ("ema_decay", "gamma_shift", "timestep_balance"):
@@ -163,9 +164,9 @@ def test_resumes(teacher_dir, tmp_path):
 def test_a_run_trained_elsewhere_is_read_from_its_record_and_never_restarted(teacher_dir, tmp_path):
     """A student trained on another machine comes back as unet/ + record.json (no optimizer state): export and
     reproduce read its step and config from the record; training into that folder is refused, not started over."""
-    from distill.checkpoint import RUN_RECORD, read_run_record
-    from distill.export import distillation_record
-    from distill.reproduce import training_state
+    from distill.runs.checkpoint import RUN_RECORD, read_run_record
+    from distill.export.export import distillation_record
+    from distill.evaluation.experiments import training_state
     run(teacher_dir, tmp_path, "max_steps=2")
     ckpt = read_run_record(str(tmp_path))
     (tmp_path / RUN_RECORD).write_text(json.dumps({"kind": ckpt["kind"], "config": ckpt["config"], "step": 2,

@@ -1,18 +1,22 @@
-"""An exported bundle sampled through onnxruntime (distill.onnx_bundle) gives the PyTorch path's images, and
-`distill eval --model <bundle> --unet-id ID` evaluates the shipped files with the manifest's recipe."""
+"""An exported bundle sampled through onnxruntime (distill.export.bundle) gives the PyTorch path's images, and
+`distill evaluate --model <bundle> --unet-id ID` evaluates the shipped files with the manifest's recipe."""
+
 import json
 import os
 
 import numpy as np
 import pytest
 import torch
+from tools.fixtures import tiny_random_pipeline
 
-from distill import evaluate, export
-from distill.fixtures import tiny_random_pipeline
-from distill.onnx_bundle import OnnxBundle, OnnxTextEncoder, OnnxUNet, is_bundle
-from distill.onnx_utils import run_onnx
-from distill.pipeline import dpm_solver, load_pipeline
-from distill.recipes import sample_recipe
+from distill.evaluation import evaluate
+from distill.export import export
+from distill.export.bundle import OnnxBundle, OnnxTextEncoder, OnnxUNet, is_bundle
+from distill.export.onnx import run_onnx
+from distill.networks.loaders import load_unet
+from distill.networks.pipeline import dpm_solver, load_pipeline
+from distill.sampling.recipes import sample_recipe
+
 
 STUDENT_RECIPE = {"sampler": "ddim", "timesteps": [999, 500], "guidance_scale": 1.0, "noise_correction": True}
 PROMPTS = ["a red circle", "two blue stars above a green square", "a small pink heart", "three yellow triangles"]
@@ -47,7 +51,7 @@ def _max_diff(a: np.ndarray, b: np.ndarray) -> int:
 
 def test_ddim_student_with_noise_correction_matches_pytorch(exported, bundle):
     sd, student, _ = exported
-    unet, recipe = evaluate.load_unet(str(student))
+    unet, recipe = load_unet(str(student))
     assert bundle.recipe("flash-1") == recipe == STUDENT_RECIPE
     ref = sample_recipe(load_pipeline(str(sd)), unet, recipe, PROMPTS, SEEDS)
     got = sample_recipe(bundle, bundle.load_unet("flash-1"), bundle.recipe("flash-1"), PROMPTS, SEEDS, batch_size=3)
@@ -70,7 +74,7 @@ def test_teacher_dpm_with_cfg_matches_pytorch(exported, bundle):
 
 def test_lcm_recipe_matches_pytorch(exported, bundle):
     sd, student, _ = exported
-    unet, _ = evaluate.load_unet(str(student))
+    unet, _ = load_unet(str(student))
     recipe = {"sampler": "lcm", "steps": 2}
     ref = sample_recipe(load_pipeline(str(sd)), unet, recipe, PROMPTS, SEEDS)
     assert _max_diff(ref, sample_recipe(bundle, bundle.load_unet("flash-1"), recipe, PROMPTS, SEEDS)) <= TOLERANCE
@@ -91,7 +95,7 @@ def test_adapters_follow_the_graphs_input_dtypes(root):
     ids = json.load(open(os.path.join(sd, "reference.json")))["input_ids"]
     te = OnnxTextEncoder(OnnxRuntimeModel.from_pretrained(os.path.join(sd, "text_encoder"), provider_options={}))
     assert te.ids_dtype == np.int32
-    h = te(torch.tensor([ids]))[0]  # int64, as distill.models.tokenize returns them
+    h = te(torch.tensor([ids]))[0]  # int64, as distill.networks.architectures.tokenize returns them
     direct = run_onnx(os.path.join(sd, "text_encoder", "model.onnx"), {"input_ids": np.array([ids], np.int32)})[0]
     assert np.array_equal(h.numpy(), direct)
     unet = OnnxUNet(OnnxRuntimeModel.from_pretrained(os.path.join(sd, "unet"), provider_options={}), "teacher",

@@ -1,14 +1,17 @@
-"""distill.relations: the probe separates what is separable, and the reversal test credits only a teacher that
+"""distill.evaluation.relations: the probe separates what is separable, and the reversal test credits only a teacher that
 places objects as asked."""
+
 import json
 
 import numpy as np
 import torch
+from tools.fixtures import tiny_random_pipeline
 
-from distill import relations
-from distill.data import load_prompt_file, parse_prompt, render, scene_for_meaning
-from distill.fixtures import tiny_random_pipeline
-from distill.training import DEV_PROMPTS
+from distill.domain.grammar import parse_prompt
+from distill.domain.prompts import DEV_PROMPTS, load_prompt_file
+from distill.domain.render import render
+from distill.domain.scenes import scene_for_meaning
+from distill.evaluation import relations
 
 
 def test_probe_reads_a_linear_code_and_not_noise():
@@ -26,7 +29,7 @@ def _ground_truth_sampler(pipe, prompts, seeds, steps, guidance_scale):
 
 
 def test_reversal_test_credits_a_teacher_that_reads_relations(monkeypatch):
-    monkeypatch.setattr("distill.pipeline.sample_with_pipeline", _ground_truth_sampler)
+    monkeypatch.setattr("distill.evaluation.relations.sample_with_pipeline", _ground_truth_sampler)
     rows = [r for r in load_prompt_file(DEV_PROMPTS) if r["category"] == "spatial"][:12]
     out = relations.reversal_test(None, rows, seeds=[0, 1])
     assert out["prompts"] == 12
@@ -36,7 +39,7 @@ def test_reversal_test_credits_a_teacher_that_reads_relations(monkeypatch):
 
 
 def test_relations_cli_writes_both_reports(tmp_path, monkeypatch):
-    monkeypatch.setattr("distill.pipeline.sample_with_pipeline", _ground_truth_sampler)
+    monkeypatch.setattr("distill.evaluation.relations.sample_with_pipeline", _ground_truth_sampler)
     model = tmp_path / "sd"
     tiny_random_pipeline().save_pretrained(model)
     prompts = tmp_path / "p.jsonl"

@@ -1,13 +1,19 @@
 """`distill reproduce` on a tiny random teacher: trains a student in its own process, evaluates rows (cached),
 and writes the report with the tables, the plot and the grids."""
+
 import argparse
 import json
 import os
 
 import pytest
+from tools.fixtures import tiny_random_pipeline
 
-from distill import evaluate, reproduce
-from distill.fixtures import tiny_random_pipeline
+from distill.evaluation import reproduce
+from distill.evaluation.experiments import (CATEGORIES, FLASH, PAPER_TABLE3, ROWS, SAMPLING_ABLATIONS, planned_steps,
+                                            training_state)
+from distill.evaluation.report import few_step_table
+from distill.evaluation.reproduce import finished, row_recipe
+from distill.export.export import SHIPPED_STUDENTS
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +25,7 @@ def teacher_dir(tmp_path_factory):
 
 def _args(teacher_dir, tmp_path, root, *extra):
     rows = [json.loads(line) for line in open(os.path.join(root, "eval", "dev_prompts.jsonl"))]
-    picked = [next(r for r in rows if r["category"] == c) for c in reproduce.CATEGORIES]
+    picked = [next(r for r in rows if r["category"] == c) for c in CATEGORIES]
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text("".join(json.dumps(r) + "\n" for r in picked))
     return reproduce.parse_args(["--teacher", str(teacher_dir), "--runs", str(tmp_path / "runs"),
@@ -28,41 +34,41 @@ def _args(teacher_dir, tmp_path, root, *extra):
 
 
 def test_rows_cover_both_tables_with_unique_names():
-    names = [r.name for r in reproduce.ROWS]
+    names = [r.name for r in ROWS]
     assert len(names) == len(set(names))
     assert {"teacher-dpm25", "teacher-ddim3", "teacher-dpm3", "progressive-4", "add-4", "lcm-1", "flash-3",
             "flash-3-no-srl", "flash-3-no-backward", "flash-3-no-disc", "flash-3-no-nc"} <= set(names)
-    assert set(reproduce.PAPER_TABLE3) <= set(names)
+    assert set(PAPER_TABLE3) <= set(names)
 
 
 def test_few_step_srl_ablations_differ_from_their_students_only_in_srl():
     for k in (1, 2):
-        student = next(r for r in reproduce.ROWS if r.name == f"flash-{k}")
-        row = next(r for r in reproduce.ROWS if r.name == f"flash-{k}-no-srl")
+        student = next(r for r in ROWS if r.name == f"flash-{k}")
+        row = next(r for r in ROWS if r.name == f"flash-{k}-no-srl")
         assert row.steps == k and row.training.command == student.training.command
         assert row.training.overrides == (*student.training.overrides, "srl=false")
     for name in ("flash-2-gamma200", "flash-1-gamma500"):
-        gamma = next(r for r in reproduce.ROWS if r.name == name)
-        assert reproduce.planned_steps(gamma.training, argparse.Namespace(set=[])) == 1000  # its overrides parse
+        gamma = next(r for r in ROWS if r.name == name)
+        assert planned_steps(gamma.training, argparse.Namespace(set=[])) == 1000  # its overrides parse
     r = {"fd": 3.5, "clip_score": 70.0, "accuracy": {"all": 0.25}, "accuracy_std_over_seeds": {"all": 0.01}}
-    lines = reproduce.few_step_table({"flash-1": r})
+    lines = few_step_table({"flash-1": r})
     assert sum("not run" in line for line in lines) == 5 and any("| 1 | 3.50 | 70.00 | 25.0 ± 1.0 |" in line for line in lines)
 
 
 def test_shipped_students_are_trained_by_rows_that_report_three_seeds():
-    for sid, run in reproduce.SHIPPED_STUDENTS.items():
-        (row,) = [r for r in reproduce.ROWS if r.training and r.training.run == run and not r.recipe]
+    for sid, run in SHIPPED_STUDENTS.items():
+        (row,) = [r for r in ROWS if r.training and r.training.run == run and not r.recipe]
         assert row.main and row.training.command == ("distill",)  # an Imagine Flash student, with the spread
         assert sid == f"flash-{row.steps}" and f"student_steps={row.steps}" in row.training.overrides
 
 
 def test_noise_correction_sampling_row_reuses_flash3_weights():
-    (row,) = reproduce.SAMPLING_ABLATIONS
-    flash3 = next(r for r in reproduce.ROWS if r.name == "flash-3")
+    (row,) = SAMPLING_ABLATIONS
+    flash3 = next(r for r in ROWS if r.name == "flash-3")
     assert row.training == flash3.training  # no extra training run
     trained = {"sampler": "ddim", "timesteps": [999, 750, 500], "guidance_scale": 1.0, "noise_correction": True}
-    assert reproduce.row_recipe(flash3, trained)["noise_correction"] is True
-    assert reproduce.row_recipe(row, trained) == {**reproduce.row_recipe(flash3, trained), "noise_correction": False}
+    assert row_recipe(flash3, trained)["noise_correction"] is True
+    assert row_recipe(row, trained) == {**row_recipe(flash3, trained), "noise_correction": False}
 
 
 def test_reproduce_trains_evaluates_caches_and_reports(teacher_dir, tmp_path, root, monkeypatch):
@@ -70,11 +76,11 @@ def test_reproduce_trains_evaluates_caches_and_reports(teacher_dir, tmp_path, ro
                  "batch_size=2", "pool_size=8", "eval_every=1000000")
     results = reproduce.main(args)
     (teacher_runs,) = (tmp_path / "runs").iterdir()  # one subfolder per teacher
-    assert reproduce.training_state(str(teacher_runs / "flash-1")) == (2, 2)
+    assert training_state(str(teacher_runs / "flash-1")) == (2, 2)
     # a raised max_steps (operational) makes a finished run unfinished again, so `make reproduce` extends it
-    flash1 = reproduce.FLASH[1]
-    assert reproduce.finished(flash1, argparse.Namespace(runs=str(teacher_runs), set=args.set))
-    assert not reproduce.finished(flash1, argparse.Namespace(runs=str(teacher_runs), set=["max_steps=3"]))
+    flash1 = FLASH[1]
+    assert finished(flash1, argparse.Namespace(runs=str(teacher_runs), set=args.set))
+    assert not finished(flash1, argparse.Namespace(runs=str(teacher_runs), set=["max_steps=3"]))
     assert results["flash-1"]["recipe"]["timesteps"] == [999] and results["flash-1"]["nfe"] == 1
     assert results["teacher-ddim1"]["nfe"] == 2  # CFG doubles the evaluations
     report = (tmp_path / "report" / "RESULTS.md").read_text()
@@ -84,9 +90,9 @@ def test_reproduce_trains_evaluates_caches_and_reports(teacher_dir, tmp_path, ro
         assert (tmp_path / "report" / png).exists()
 
     # a second run trains nothing (finished) and evaluates nothing (same weights and recipe)
-    def no_eval(_):
+    def no_eval(*_, **__):
         raise AssertionError("re-evaluated a cached row")
-    monkeypatch.setattr(evaluate, "main", no_eval)
+    monkeypatch.setattr(reproduce, "evaluate", no_eval)
     monkeypatch.setattr(reproduce, "train", lambda *a: (_ for _ in ()).throw(AssertionError("retrained")))
     again = reproduce.main(args)
     assert again["flash-1"]["accuracy"] == results["flash-1"]["accuracy"]

@@ -1,13 +1,15 @@
 """Our noise-corrected DDIM against diffusers: equal with noise correction off, and with it on different
 exactly in the first step's direction term."""
+
 import numpy as np
 import pytest
 import torch
 from diffusers import DDIMScheduler, EulerDiscreteScheduler
 
-from distill.models import make_noise_scheduler
-from distill.noise import gaussian_noise
-from distill.sampling import alpha_sigma, ddim_trajectory, sample_ddim
+from distill.networks.architectures import make_noise_scheduler
+from distill.sampling.ddim import alpha_sigma, ddim_trajectory, sample_ddim
+from distill.sampling.noise import gaussian_noise
+
 
 AC = make_noise_scheduler().alphas_cumprod.double()
 SCHEDULES = [[999], [999, 666], [999, 750, 500]]

@@ -1,4 +1,5 @@
 """Tiny-config training: loss falls, runs resume after a kill, bad checkpoints fail loudly, 2 processes work."""
+
 import os
 import signal
 import subprocess
@@ -8,11 +9,10 @@ import time
 import numpy as np
 import pytest
 import torch
-
-from distill import train_teacher, train_text, train_vae
-from distill.checkpoint import save_atomic
-
 from conftest import ROOT, TINY_TEACHER, TINY_TEXT, TINY_VAE, run_stage
+
+from distill.runs.checkpoint import save_atomic
+from distill.teacher import train_teacher, train_text, train_vae
 
 
 def losses(history):
@@ -57,8 +57,8 @@ def test_teacher_loss_falls_and_resumes(tiny_runs, tmp_path):
 
 
 def test_relation_targets_mark_the_states_after_the_relation_word():
-    from distill.models import build_tokenizer, tokenize
-    from distill.train_teacher import RELATION_CLASSES, relation_targets
+    from distill.networks.architectures import build_tokenizer, tokenize
+    from distill.networks.text_conditioned import RELATION_CLASSES, relation_targets
     tok = build_tokenizer()
     ids = tokenize(tok, ["a red circle to the left of a blue star", "a green heart below a pink square",
                          "a red circle and a blue star", ""])
@@ -88,7 +88,7 @@ def test_relation_loss_needs_a_trained_text_encoder(tiny_runs, tmp_path):
     with pytest.raises(ValueError, match="text_learning_rate"):
         run_stage(train_teacher, tmp_path / "t", TINY_TEACHER + ["relation_loss_weight=0.1", "text_learning_rate=0"], extra)
     # a teacher trained with the relation head continues without it, and back (the head is training-only)
-    from distill import weights
+    from distill.runs import weights
     run_stage(train_teacher, tmp_path / "rel", TINY_TEACHER + ["max_steps=2", "relation_loss_weight=0.1"], extra)
     weights.pack(str(tmp_path / "rel"), str(tmp_path / "rel-packed"))
     plain = run_stage(train_teacher, tmp_path / "plain", TINY_TEACHER + ["max_steps=3"],
@@ -149,8 +149,8 @@ def test_two_cpu_processes_with_accelerate(tmp_path):
 
 
 def test_packed_weights_resume_the_teacher_on_a_new_machine(tiny_runs, tmp_path):
-    from distill import weights
-    from distill.train_vae import load_vae
+    from distill.runs import weights
+    from distill.networks.loaders import load_vae
     weights.pack(str(tiny_runs / "vae"), str(tmp_path / "packed-vae"))
     a, b = load_vae(str(tiny_runs / "vae")), load_vae(str(tmp_path / "packed-vae"))
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
@@ -165,8 +165,9 @@ def test_packed_weights_resume_the_teacher_on_a_new_machine(tiny_runs, tmp_path)
 
 
 def test_decoder_only_fine_tune_keeps_the_latent_space(tiny_runs, tmp_path):
-    from distill import save_teacher, weights
-    from distill.train_vae import load_vae, load_vae_with_latent_id
+    from distill.teacher import save_teacher
+    from distill.runs import weights
+    from distill.networks.loaders import load_vae, load_vae_with_latent_id
     run_stage(train_vae, tmp_path / "dec", TINY_VAE + ["max_steps=4", "decoder_only=true", "learning_rate=0.003"],
               ["--init-from", str(tiny_runs / "vae")])
     before, after = load_vae(str(tiny_runs / "vae")).state_dict(), load_vae(str(tmp_path / "dec")).state_dict()
@@ -188,8 +189,9 @@ def test_decoder_only_fine_tune_keeps_the_latent_space(tiny_runs, tmp_path):
 
 
 def test_teacher_stack_to_sd_folder_and_bundle(tiny_runs, tmp_path):
-    from distill import export, save_teacher
-    from distill.pipeline import load_pipeline
+    from distill.export import export
+    from distill.teacher import save_teacher
+    from distill.networks.pipeline import load_pipeline
     extra = ["--vae-run", str(tiny_runs / "vae"), "--text-run", str(tiny_runs / "text")]
     run_stage(train_teacher, tmp_path / "t", TINY_TEACHER + ["max_steps=2", "text_learning_rate=0.01"], extra)
     save_teacher.main(save_teacher.parse_args(["--teacher-run", str(tmp_path / "t"), "--out", str(tmp_path / "sd")]))
@@ -199,8 +201,8 @@ def test_teacher_stack_to_sd_folder_and_bundle(tiny_runs, tmp_path):
     key = next(k for k in pipe.text_encoder.state_dict() if k.endswith("final_layer_norm.weight"))
     assert torch.equal(pipe.text_encoder.state_dict()[key], ckpt["ema"]["text_encoder." + key])
     assert pipe.vae.config.scaling_factor == pytest.approx(ckpt["scaling_factor"])
-    # the same from packed weights, as a later session on a new machine would (fp16 teacher weights)
-    from distill import weights
+    # the same from packed weights, as another machine would (fp16 teacher weights)
+    from distill.runs import weights
     weights.pack(str(tmp_path / "t"), str(tmp_path / "packed"))
     save_teacher.main(save_teacher.parse_args(["--teacher-run", str(tmp_path / "packed"), "--out", str(tmp_path / "sd2"),
                                                "--vae-run", str(tiny_runs / "vae"), "--text-run", str(tiny_runs / "text")]))

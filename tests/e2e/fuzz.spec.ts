@@ -41,7 +41,7 @@ function object(rng: Rng): string {
   return `${/^[aeiou]/.test(phrase) ? 'an' : 'a'} ${phrase}`;
 }
 
-/** The bundle's grammar (distill/data.py's parse_prompt): one object, two joined by "and" or a relation, or a count. */
+/** The bundle's grammar (distill/domain/grammar.py's parse_prompt): one object, two joined by "and" or a relation, or a count. */
 function grammatical(rng: Rng): string {
   const r = rng();
   const body =

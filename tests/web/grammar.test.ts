@@ -16,7 +16,7 @@ const devPrompts = readFileSync(new URL('../../eval/dev_prompts.jsonl', import.m
   .filter((l) => l.trim() !== '')
   .map((l) => JSON.parse(l) as PromptMeaning & { prompt: string });
 
-/** What distill/data.py's parse_prompt makes of each prompt (tests/web/grammar_vectors.py). */
+/** What distill/domain/grammar.py's parse_prompt makes of each prompt (tests/web/grammar_vectors.py). */
 type Vector = { prompt: string; ok: true; meaning: PromptMeaning } | { prompt: string; ok: false; at: number };
 const vectors = (json(new URL('./grammar_vectors.json', import.meta.url)) as { cases: Vector[] }).cases;
 
@@ -55,7 +55,7 @@ describe('the ShapeScenes grammar', () => {
     }
   });
 
-  it(`agrees with distill/data.py's parse_prompt on ${vectors.length} exported prompts: meaning, or the word it stops at`, () => {
+  it(`agrees with distill/domain/grammar.py's parse_prompt on ${vectors.length} exported prompts: meaning, or the word it stops at`, () => {
     expect(vectors.filter((v) => v.ok).length).toBeGreaterThan(100);
     expect(vectors.filter((v) => !v.ok).length).toBeGreaterThan(100);
     for (const v of vectors) {

@@ -1,5 +1,5 @@
 """Test vectors for the app's prompt grammar (src/pipeline/grammar.ts): prompts of known words, each with what
-distill/data.py's parse_prompt makes of it (its meaning, or the word it stops at), so that the browser refuses
+distill/domain/grammar.py's parse_prompt makes of it (its meaning, or the word it stops at), so that the browser refuses
 exactly the prompts the Python side would not train or evaluate on.
 
     .venv/bin/python tests/web/grammar_vectors.py   # rewrites tests/web/grammar_vectors.json
@@ -17,7 +17,8 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
-from distill.data import VOCABULARY, PromptError, caption, parse_prompt, sample_scene  # noqa: E402
+from distill.domain.grammar import VOCABULARY, PromptError, parse_prompt  # noqa: E402
+from distill.domain.scenes import caption, sample_scene  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grammar_vectors.json")
 SEED = 0

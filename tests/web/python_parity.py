@@ -1,7 +1,7 @@
 """Reference images for the browser pipeline's parity test: the same prompt and seed run through the Python
-side's own pieces on onnxruntime (CPU) — the bundle's tokenizer via transformers, distill.noise for x_T,
-distill.sampling's noise-corrected DDIM for the flash recipes, diffusers' DPMSolverMultistepScheduler with
-CFG for the teacher, distill.models.tensor_to_images for the pixels.
+side's own pieces on onnxruntime (CPU) — the bundle's tokenizer via transformers, distill.sampling.noise for x_T,
+distill.sampling.ddim's noise-corrected DDIM for the flash recipes, diffusers' DPMSolverMultistepScheduler with
+CFG for the teacher, distill.domain.render.tensor_to_images for the pixels.
 
     .venv/bin/python tests/web/python_parity.py   # rewrites tests/web/python_parity.json
 
@@ -22,9 +22,9 @@ from transformers import PreTrainedTokenizerFast
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
-from distill.models import tensor_to_images  # noqa: E402
-from distill.noise import gaussian_noise  # noqa: E402
-from distill.sampling import sample_ddim  # noqa: E402
+from distill.domain.render import tensor_to_images  # noqa: E402
+from distill.sampling.noise import gaussian_noise  # noqa: E402
+from distill.sampling.ddim import sample_ddim  # noqa: E402
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "python_parity.json")

@@ -5,7 +5,7 @@ import { sampleDpmSolver } from '../../src/pipeline/dpmSolver';
 import { parsePythonJson } from '../../src/pipeline/json';
 import { gaussianNoise } from '../../src/pipeline/noise';
 
-/** Vectors recorded by the Python side (distill/reference_vectors.py) with diffusers' float32 schedule. */
+/** Vectors recorded by the Python side (tools/reference_vectors.py) with diffusers' float32 schedule. */
 interface RefStep {
   t: number;
   x: number[];
@@ -95,7 +95,7 @@ describe('sampler reference vectors (diffusers / distill, tolerance 1e-5)', () =
   });
 });
 
-describe('portable noise (distill/noise.py)', () => {
+describe('portable noise (distill/sampling/noise.py)', () => {
   it('reproduces the Python values exactly in float32', () => {
     const { seed, shape, values } = ref.noise;
     const n = shape.reduce((a, b) => a * b, 1);

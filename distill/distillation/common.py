@@ -1,0 +1,148 @@
+"""What every student's training shares: the config fields, the frozen teacher and data pool, the
+discriminator on teacher-encoder features, resume and checkpoints, and the periodic evaluation."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..domain.analyzer import accuracy_by_category
+from ..domain.prompts import eval_subset
+from ..domain.scenes import caption
+from ..networks.latents import latent_pool
+from ..networks.pipeline import encode_prompts, load_pipeline
+from ..runs.accel import make_accelerator
+from ..runs.checkpoint import as_dict, load_checkpoint, refuse_record_only, save_atomic
+from ..sampling.recipes import sample_recipe
+
+
+@dataclass
+class StudentConfig:
+    """The training fields every student's config has; each method adds its own and may change a default."""
+    batch_size: int = 32
+    learning_rate: float = 5e-5  # 2e-4 was unstable for flash (t=500 loss 0.47 vs 0.095 at step 225)
+    pool_size: int = 8000  # data latents: forward-noised inputs (baselines, the forward ablation), the discriminator's real side
+    eval_every: int = 250
+    eval_prompts_per_category: int = 8
+    log_every: int = 25
+    checkpoint_minutes: float = 5.0
+    mixed_precision: str = "no"  # "bf16", or "auto": bf16 only where the hardware has it (operational: may switch on resume)
+    seed: int = 0
+
+
+@torch.no_grad()
+def data_latent_pool(pipe, size: int, seed: int, device) -> tuple[list, torch.Tensor]:
+    """`size` ShapeScenes scenes and their scaled VAE latents [N, 4, h, w], rendered at the teacher's image size
+    (64 for ours, 512 for SD 1.5); the same pool for a given seed in flash and the baselines."""
+    image_size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+    scenes, latents = latent_pool(pipe.vae, size, np.random.default_rng([seed, 31337]), image_size, device)
+    return scenes, latents * pipe.vae.config.scaling_factor
+
+
+def unet_encoder_features(unet, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+    """The mid-block activations of a diffusers UNet2DConditionModel (its encoder half; the same steps as the
+    first half of UNet2DConditionModel.forward). [B, C, h', w']"""
+    emb = unet.time_embedding(unet.get_time_embed(sample=x, timestep=t))
+    h = unet.conv_in(x)
+    for block in unet.down_blocks:
+        if getattr(block, "has_cross_attention", False):
+            h, _ = block(hidden_states=h, temb=emb, encoder_hidden_states=cond)
+        else:
+            h, _ = block(hidden_states=h, temb=emb)
+    return unet.mid_block(h, emb, encoder_hidden_states=cond)
+
+
+class Discriminator(nn.Module):
+    """A small head on frozen teacher-encoder features (computed with the empty prompt): it judges realism only;
+    text alignment is the reconstruction target's job."""
+
+    def __init__(self, channels: int, width: int = 128):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(channels, width, 3, padding=1), nn.GroupNorm(8, width), nn.SiLU(),
+                                  nn.Conv2d(width, width, 3, padding=1), nn.GroupNorm(8, width), nn.SiLU())
+        self.out = nn.Linear(width, 1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.out(self.body(features).mean((2, 3))).squeeze(1)  # [B]
+
+
+def evaluate_student(pipe, unet, recipe: dict, rows: list[dict]) -> dict:
+    """Accuracy per category of a student under a recipe on a few prompts, seed 0 (the periodic evaluation)."""
+    images = sample_recipe(pipe, unet, recipe, [r["prompt"] for r in rows], [0] * len(rows))
+    return accuracy_by_category(rows, images, [0])
+
+
+def setup(args, cfg, method: str):
+    """The frozen teacher pieces, the data latent pool, the run's checkpoint (or None) and the batch sampler."""
+    refuse_record_only(args.run_dir)  # before any loading: such a folder is never trained into
+    accelerator = make_accelerator(cfg.mixed_precision)
+    torch.manual_seed(cfg.seed + accelerator.process_index)
+    pipe = load_pipeline(args.teacher)
+    teacher = pipe.unet.eval()
+    dev = accelerator.device
+    for m in (pipe.vae, pipe.text_encoder, teacher):
+        m.requires_grad_(False).to(dev)
+    ac = pipe.scheduler.alphas_cumprod.double().to(dev)  # [1000]
+
+    ckpt_path, ckpt, step, history = os.path.join(args.run_dir, "ckpt.pt"), None, 0, []
+    if os.path.exists(ckpt_path):
+        # the kind names the method: resuming a run with another --method raises here
+        ckpt = load_checkpoint(ckpt_path, as_dict(cfg), kind=f"baseline-{method}")
+        if ckpt.get("teacher") != os.path.abspath(args.teacher):
+            raise ValueError(f"{ckpt_path} distills {ckpt.get('teacher')}, not {os.path.abspath(args.teacher)}; "
+                             "use another --run-dir")
+        step, history = ckpt["step"], ckpt["history"]
+        accelerator.print(f"resuming {ckpt_path} ({method}) at step {step}")
+
+    # a fixed pool of data latents (as flash.py): every baseline's student input is forward-noised data
+    scenes, latents = data_latent_pool(pipe, cfg.pool_size, cfg.seed, dev)  # [N, 4, h, w]
+    rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
+    torch.manual_seed(int(rng.integers(2**31)))  # noise draws differ after a resume, too
+    uncond_1 = encode_prompts(pipe.text_encoder, pipe.tokenizer, [""])  # [1, 77, D]
+
+    def batch():
+        """x0 [B, 4, h, w] data latents with their captions' embeddings cond, and the empty prompt's uncond."""
+        idx = rng.integers(len(scenes), size=cfg.batch_size)
+        with torch.no_grad():
+            cond = encode_prompts(pipe.text_encoder, pipe.tokenizer, [caption(scenes[j], rng)[0] for j in idx])
+        return latents[torch.from_numpy(idx).to(dev)], cond, uncond_1.expand(len(idx), -1, -1)
+
+    return SimpleNamespace(accelerator=accelerator, pipe=pipe, teacher=teacher, dev=dev, ac=ac, rng=rng, batch=batch,
+                           ckpt_path=ckpt_path, ckpt=ckpt, step=step, history=history,
+                           eval_rows=eval_subset(args.eval_prompts, cfg.eval_prompts_per_category))
+
+
+def log(run, timer, **row) -> None:
+    run.history.append({"step": run.step, **row, "minutes": timer.minutes()})
+    run.accelerator.print(" ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in
+                                   run.history[-1].items()))
+
+
+def maybe_evaluate(run, cfg, unet, recipe: dict) -> None:
+    if run.step % cfg.eval_every == 0 and run.accelerator.is_main_process and run.eval_rows:
+        was_training = unet.training
+        metrics = evaluate_student(run.pipe, unet.eval(), recipe, run.eval_rows)
+        unet.train(was_training)
+        run.history.append({"step": run.step, **metrics})
+        run.accelerator.print(f"step {run.step} eval {json.dumps(metrics)}")
+
+
+def save_checkpoint(run, args, cfg, method: str, state: dict, shipped, recipe: dict) -> None:
+    """ckpt.pt (atomic) with the run's state dicts and everything else a resume needs; the shipped UNet and its
+    recipe in run_dir/unet/."""
+    if run.accelerator.is_main_process:
+        save_atomic({"kind": f"baseline-{method}", "method": method, "config": as_dict(cfg),
+                     "step": run.step, "history": run.history, "teacher": os.path.abspath(args.teacher), **state},
+                    run.ckpt_path)
+        save_student(shipped, recipe, os.path.join(args.run_dir, "unet"))
+
+
+def save_student(student, recipe: dict, folder: str) -> None:
+    student.save_pretrained(folder, safe_serialization=True)
+    with open(os.path.join(folder, "recipe.json"), "w") as f:
+        json.dump(recipe, f, indent=2)

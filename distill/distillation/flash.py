@@ -1,0 +1,347 @@
+"""Imagine Flash distillation (Kohler et al. 2024, §4; DESIGN.md "Imagine Flash distillation").
+
+A student UNet Θ, initialised from the teacher Φ, learns to sample in 1–3 steps:
+  1. Backward distillation: the student's input at timestep t is x_{T→t}^Θ, the end of its own no-grad DDIM
+     trajectory from pure noise (noise correction at T) — the inputs it will see at inference — instead of
+     q(x0_data, ε, t) (forward distillation, the ablation).
+  2. Shifted Reconstruction Loss: stopgrad(x̂0^Θ) is re-noised to t_Φ = γ(t) and the teacher runs k DDIM steps
+     with CFG to 0; the target is that x̂0^Φ. High t: the teacher re-draws structure; low t: only details.
+     Without SRL (Eq. 7) the teacher starts from x_{T→t}^Θ itself.
+  3. Adversarial loss: a discriminator on features of the frozen teacher UNet encoder at noised inputs
+     (real = data latents, fake = student x̂0).
+
+python -m distill flash --teacher ~/.cache/imagine-flash/teacher/pipeline --steps 3 --run-dir ~/.cache/imagine-flash/flash-3
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from diffusers import UNet2DConditionModel
+from diffusers.optimization import get_scheduler
+from diffusers.training_utils import EMAModel
+
+from ..domain.prompts import DEV_PROMPTS, eval_subset
+from ..domain.scenes import caption
+from ..networks.pipeline import encode_prompts, load_pipeline
+from ..runs.accel import make_accelerator
+from ..runs.checkpoint import as_dict, load_checkpoint, refuse_record_only, save_atomic
+from ..runs.config import load_config
+from ..runs.training import RunTimer, add_run_args
+from ..sampling.ddim import alpha_sigma, ddim_trajectory, guided, predict_x0, sample_ddim
+from .common import Discriminator, StudentConfig, data_latent_pool, evaluate_student, unet_encoder_features
+
+
+STUDENT_TIMESTEPS = {1: (999,), 2: (999, 666), 3: (999, 750, 500)}
+
+
+@dataclass
+class FlashConfig(StudentConfig):
+    student_steps: int = 3
+    timesteps: tuple[int, ...] = ()  # empty: STUDENT_TIMESTEPS[student_steps]
+    step_counts: tuple[int, ...] = ()  # more step counts the same student learns (one student for 1, 2 and 3 steps)
+    backward: bool = True  # False: forward distillation (student input q(x0_data, ε, t))
+    srl: bool = True  # False: Eq. 7 target (teacher k steps from the student's own input x_t)
+    noise_correction: bool = True  # in the backward trajectory and in the student's recipe
+    adversarial_weight: float = 0.1  # 0 disables the discriminator
+    teacher_steps: int = 8  # k
+    gamma: tuple[tuple[int, int], ...] = ((900, 990), (500, 950), (-1, 200))  # (t above, t_Φ): γ(t>900)=990, …
+    # resolution-aware γ: t_Φ becomes the timestep whose SNR is SNR(γ(t))·shift² (1 = the paper's γ). The same t
+    # destroys more of a small latent than of a large one; Emu's 128² latents vs our 16² suggest a shift of 8.
+    gamma_shift: float = 1.0
+    gamma_shift_above: int = -1  # the shift applies to student timesteps t > this (500: the structure steps only)
+    guidance_scale: float = 4.0  # the teacher's CFG in the SRL target
+    timestep_balance: str = "single"  # "single": one t per batch (the paper's); "split": every t in every batch
+    timestep_shares: tuple[float, ...] = ()  # split: each trajectory's share of the batch (trajectories() order; empty: equal)
+    lr_schedule: str = "constant"  # any diffusers.optimization scheduler name ("cosine", "linear", …)
+    warmup_steps: int = 0
+    lr_schedule_steps: int = 0  # the schedule's length; 0: max_steps (then a resume that changes max_steps moves it)
+    ema_decay: float = 0.0  # > 0: an EMA of the student's weights, which is what is evaluated and saved
+    disc_learning_rate: float = 2e-4
+    max_steps: int = 1000
+
+    def __post_init__(self):
+        if self.timestep_balance not in ("single", "split"):
+            raise ValueError(f"timestep_balance must be 'single' or 'split', got {self.timestep_balance!r}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.timestep_shares and (len(self.timestep_shares) != len(self.trajectories())
+                                     or min(self.timestep_shares) <= 0 or self.timestep_balance != "split"):
+            raise ValueError(f"timestep_shares needs timestep_balance 'split' and one share > 0 per trajectory "
+                             f"{self.trajectories()}: {self.timestep_shares}")
+        if self.gamma_shift <= 0:
+            raise ValueError(f"gamma_shift must be > 0, got {self.gamma_shift}")
+        unknown = [k for k in (self.student_steps, *self.step_counts) if k not in STUDENT_TIMESTEPS]
+        if unknown or (self.step_counts and self.timesteps):
+            raise ValueError(f"step counts must be among {sorted(STUDENT_TIMESTEPS)} (and step_counts needs the "
+                             f"standard timesteps): {self.student_steps}, {self.step_counts}, {self.timesteps}")
+
+    def student_timesteps(self, steps: int | None = None) -> tuple[int, ...]:
+        if steps is not None and steps != self.student_steps:
+            return STUDENT_TIMESTEPS[steps]
+        return tuple(self.timesteps) or STUDENT_TIMESTEPS[self.student_steps]
+
+    def all_step_counts(self) -> list[int]:
+        return [self.student_steps] + [k for k in self.step_counts if k != self.student_steps]
+
+    def trajectories(self) -> list[tuple[int, ...]]:
+        """Every state a training step may start the student at: a schedule's prefix, ending at the t trained."""
+        out: list[tuple[int, ...]] = []
+        for k in self.all_step_counts():
+            ts = self.student_timesteps(k)
+            out += [ts[: i + 1] for i in range(len(ts)) if ts[: i + 1] not in out]
+        return out
+
+    def recipe(self, steps: int | None = None) -> dict:
+        return {"sampler": "ddim", "timesteps": list(self.student_timesteps(steps)), "guidance_scale": 1.0,
+                "noise_correction": self.noise_correction}
+
+
+def shifted_timestep(t: int, gamma, shift: float = 1.0, shift_above: int = -1, alphas_cumprod=None) -> int:
+    """γ(t) of the Shifted Reconstruction Loss (paper §4.2), optionally moved by a resolution shift: the timestep
+    whose SNR = ᾱ/(1 − ᾱ) is SNR(γ(t))·shift² (shift > 1: less noise, for latents smaller than the paper's)."""
+    for above, target in gamma:
+        if t > above:
+            break
+    else:
+        raise ValueError(f"γ is not defined for t={t}: {gamma}")
+    if shift == 1.0 or t <= shift_above:
+        return target
+    if alphas_cumprod is None:
+        raise ValueError("a γ shift needs the noise schedule (alphas_cumprod)")
+    log_snr = torch.log(alphas_cumprod.double() / (1 - alphas_cumprod.double()))
+    return int(torch.argmin((log_snr - (log_snr[target] + 2 * np.log(shift))).abs()))
+
+
+def batch_groups(trajectories: list[tuple[int, ...]], batch_size: int, balance: str, rng,
+                 shares: tuple[float, ...] = ()) -> list[tuple[tuple, int]]:
+    """(trajectory, rows) pairs filling one batch: one random trajectory ("single"), or all of them ("split": in
+    equal shares or the given ones, at least one row each), so every t is in every batch and Adam's statistics and
+    the clip are not set by one t."""
+    if balance == "single":
+        return [(trajectories[int(rng.integers(len(trajectories)))], batch_size)]
+    if batch_size < len(trajectories):
+        raise ValueError(f"batch_size {batch_size} < {len(trajectories)} trajectories: cannot split the batch")
+    w = np.asarray(shares or [1.0] * len(trajectories), dtype=float)
+    exact = 1 + (batch_size - len(trajectories)) * w / w.sum()  # one row each, the rest by share
+    sizes = np.floor(exact).astype(int)
+    for i in np.argsort(-(exact - sizes), kind="stable")[: batch_size - sizes.sum()]:  # largest remainders
+        sizes[i] += 1
+    return list(zip(trajectories, sizes.tolist()))
+
+
+def teacher_x0(teacher_model, x_start: torch.Tensor, t_start: int, k: int, alphas_cumprod) -> torch.Tensor:
+    """The teacher's x̂0 after k uniformly spaced DDIM steps from t_start to 0 (CFG inside teacher_model)."""
+    timesteps = [int(round(v)) for v in np.linspace(t_start, 0, k + 1)[:-1]]
+    return sample_ddim(teacher_model, x_start, timesteps, alphas_cumprod=alphas_cumprod, noise_correction=False)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Imagine Flash distillation of a diffusers SD teacher into a few-step student.")
+    p.add_argument("--teacher", required=True, help="diffusers Stable Diffusion folder of the teacher")
+    add_run_args(p, "FlashConfig")
+    p.add_argument("--eval-prompts", default=DEV_PROMPTS, help="jsonl prompt file for the periodic evaluation")
+    p.add_argument("--init-student", default=None, metavar="UNET",
+                   help="start a new run from these student weights (a saved unet/ folder, e.g. committed fp16 EMA "
+                        "weights) instead of the teacher's")
+    return p.parse_args(argv)
+
+
+def main(args) -> dict:
+    cfg = load_config(FlashConfig, args.config, args.set)
+    refuse_record_only(args.run_dir)  # before any loading: such a folder is never trained into
+    accelerator = make_accelerator(cfg.mixed_precision)
+    torch.manual_seed(cfg.seed + accelerator.process_index)
+    pipe = load_pipeline(args.teacher)
+    vae, text_encoder, tokenizer, teacher = pipe.vae, pipe.text_encoder, pipe.tokenizer, pipe.unet.eval()
+    for m in (vae, text_encoder, teacher):
+        m.requires_grad_(False)
+    dev = accelerator.device
+    for m in (vae, text_encoder, teacher):
+        m.to(dev)
+    ac = pipe.scheduler.alphas_cumprod.double().to(dev)  # [1000]
+    trajectories = cfg.trajectories()
+    gamma = {ts[-1]: shifted_timestep(ts[-1], cfg.gamma, cfg.gamma_shift, cfg.gamma_shift_above, ac)
+             for ts in trajectories}
+    accelerator.print(f"student timesteps and their t_Φ = γ(t): {gamma}")
+    ckpt_path = os.path.join(args.run_dir, "ckpt.pt")
+    student = copy.deepcopy(teacher).train().requires_grad_(True)
+    if args.init_student and not os.path.exists(ckpt_path):
+        student.load_state_dict(UNet2DConditionModel.from_pretrained(args.init_student).to(dev).state_dict())
+    with torch.no_grad():
+        probe = unet_encoder_features(teacher, torch.zeros(1, *_latent_shape(teacher), device=dev),
+                                      torch.tensor([500.0], device=dev),
+                                      torch.zeros(1, 77, text_encoder.config.hidden_size, device=dev))
+    disc = Discriminator(probe.shape[1])
+    opt = torch.optim.AdamW(student.parameters(), lr=cfg.learning_rate, weight_decay=0.0)
+    opt_d = torch.optim.AdamW(disc.parameters(), lr=cfg.disc_learning_rate, betas=(0.0, 0.99))
+    lr_sched = get_scheduler(cfg.lr_schedule, opt, num_warmup_steps=cfg.warmup_steps,
+                             num_training_steps=cfg.lr_schedule_steps or cfg.max_steps)
+    ema = EMAModel(student.parameters(), decay=cfg.ema_decay) if cfg.ema_decay > 0 else None
+    step, history, rng_state, init_student = 0, [], None, args.init_student and os.path.abspath(args.init_student)
+    if os.path.exists(ckpt_path):
+        ckpt = load_checkpoint(ckpt_path, as_dict(cfg), kind="flash", defaults=as_dict(FlashConfig()))
+        student.load_state_dict(ckpt["student"]); disc.load_state_dict(ckpt["discriminator"])
+        opt.load_state_dict(ckpt["optimizer"]); opt_d.load_state_dict(ckpt["disc_optimizer"])
+        if "lr_scheduler" in ckpt:
+            lr_sched.load_state_dict(ckpt["lr_scheduler"])
+        if ema is not None:
+            ema.load_state_dict(ckpt["ema"])
+        step, history, rng_state, init_student = ckpt["step"], ckpt["history"], ckpt.get("rng"), ckpt.get("init_student")
+        if ckpt.get("teacher") != os.path.abspath(args.teacher):
+            raise ValueError(f"{ckpt_path} distills {ckpt.get('teacher')}, not {os.path.abspath(args.teacher)}; "
+                             "use another --run-dir")
+        accelerator.print(f"resuming {ckpt_path} at step {step}")
+    student_ddp, disc_ddp, opt, opt_d = accelerator.prepare(student, disc, opt, opt_d)
+
+    # a fixed pool of data latents: the forward ablation's x0 and the discriminator's real samples
+    scenes, latents = data_latent_pool(pipe, cfg.pool_size, cfg.seed, dev)  # [N, 4, h, w]
+    rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
+    torch.manual_seed(int(rng.integers(2**31)))  # noise draws differ after a resume, too
+    if rng_state is not None:  # a checkpoint that saved its random state continues exactly where it stopped
+        rng.bit_generator.state = rng_state["numpy"]
+        torch.set_rng_state(rng_state["torch"])
+    uncond_1 = encode_prompts(text_encoder, tokenizer, [""])  # [1, 77, D]
+    eval_rows = eval_subset(args.eval_prompts, cfg.eval_prompts_per_category)
+
+    def checkpoint():
+        if accelerator.is_main_process:
+            save_atomic({"kind": "flash", "config": as_dict(cfg), "student": student.state_dict(),
+                         "discriminator": disc.state_dict(), "optimizer": opt.state_dict(),
+                         "disc_optimizer": opt_d.state_dict(), "lr_scheduler": lr_sched.state_dict(),
+                         "ema": ema.state_dict() if ema is not None else None, "step": step, "history": history,
+                         "rng": {"numpy": rng.bit_generator.state, "torch": torch.get_rng_state()},
+                         "teacher": os.path.abspath(args.teacher), "init_student": init_student}, ckpt_path)
+            save_students(averaged(student, ema), cfg, args.run_dir)
+
+    timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)
+    while step < cfg.max_steps:
+        b = cfg.batch_size
+        idx = rng.integers(len(scenes), size=b)
+        prompts = [caption(scenes[j], rng)[0] for j in idx]
+        with torch.no_grad():
+            cond = encode_prompts(text_encoder, tokenizer, prompts)  # [B, 77, D]
+        uncond = uncond_1.expand(b, -1, -1)
+        groups = batch_groups(trajectories, b, cfg.timestep_balance, rng, cfg.timestep_shares)
+        ends = np.cumsum([n for _, n in groups]).tolist()
+        rows = [slice(end - n, end) for (_, n), end in zip(groups, ends)]
+
+        with accelerator.autocast():  # bf16 UNet passes when mixed_precision is set; losses in fp32
+            # 1. the student's input at t: its own trajectory from noise (backward) or forward noising (ablation)
+            with torch.no_grad():
+                x_t = []
+                for (ts, n), r in zip(groups, rows):
+                    if cfg.backward:
+                        x_T = torch.randn(n, *latents.shape[1:], device=dev)
+                        x_t.append(ddim_trajectory(guided(student, cond[r]), x_T, ts, alphas_cumprod=ac,
+                                                   noise_correction=cfg.noise_correction))
+                    else:
+                        x0_data = latents[torch.from_numpy(idx[r]).to(dev)]
+                        a, s = (v.float() for v in alpha_sigma(ac, ts[-1]))
+                        x_t.append(a * x0_data + s * torch.randn_like(x0_data))
+                x_t = torch.cat(x_t)
+
+            # 2. the student's prediction, with gradient: one pass for every t of the batch
+            tt = torch.cat([torch.full((n,), float(ts[-1]), device=dev) for ts, n in groups])
+            eps = student_ddp(x_t, tt, cond).sample
+            x0_student = torch.cat([predict_x0(x_t[r], eps[r], ts[-1], ac) for (ts, _), r in zip(groups, rows)])
+
+            # 3. the target: SRL (re-noise stopgrad(x̂0^Θ) to γ(t), k teacher steps) or Eq. 7 (k steps from x_t)
+            with torch.no_grad():
+                target = []
+                for (ts, _), r in zip(groups, rows):
+                    teacher_model = guided(teacher, cond[r], uncond[r], cfg.guidance_scale)
+                    if cfg.srl:
+                        t_phi = gamma[ts[-1]]
+                        a, s = (v.float() for v in alpha_sigma(ac, t_phi))
+                        x_start = a * x0_student[r].detach() + s * torch.randn_like(x0_student[r])
+                        target.append(teacher_x0(teacher_model, x_start, t_phi, cfg.teacher_steps, ac))
+                    else:
+                        target.append(teacher_x0(teacher_model, x_t[r], ts[-1], cfg.teacher_steps, ac))
+                target = torch.cat(target)
+            per_row = (x0_student.float() - target.float()).pow(2).flatten(1).mean(1)  # [B]
+            loss_rec = per_row.mean()
+
+            # 4. adversarial: teacher-encoder features of noised real / fake latents; hinge loss
+            loss_adv = torch.zeros(())
+            if cfg.adversarial_weight > 0:
+                t_d = torch.randint(0, 750, (b,), device=dev)
+                noise = torch.randn_like(x0_student)
+                a_d, s_d = (v.float() for v in alpha_sigma(ac, t_d))  # [B, 1, 1, 1]
+                fake_in = a_d * x0_student + s_d * noise
+                loss_adv = -disc_ddp(unet_encoder_features(teacher, fake_in, t_d.float(), uncond)).mean()
+        loss = loss_rec + cfg.adversarial_weight * loss_adv
+        opt.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        accelerator.clip_grad_norm_(student_ddp.parameters(), 1.0)
+        opt.step()
+        lr_sched.step()
+        if ema is not None:
+            ema.step(student.parameters())
+
+        loss_d = torch.zeros(())
+        if cfg.adversarial_weight > 0:
+            real = latents[torch.from_numpy(rng.integers(len(latents), size=b)).to(dev)]
+            with torch.no_grad(), accelerator.autocast():
+                f_real = unet_encoder_features(teacher, a_d * real + s_d * noise, t_d.float(), uncond)
+                f_fake = unet_encoder_features(teacher, fake_in.detach(), t_d.float(), uncond)
+            loss_d = F.relu(1 - disc_ddp(f_real.float())).mean() + F.relu(1 + disc_ddp(f_fake.float())).mean()
+            opt_d.zero_grad(set_to_none=True)
+            accelerator.backward(loss_d)
+            opt_d.step()
+
+        step += 1
+        if step % cfg.log_every == 0 or step == 1:
+            by_t = {str(ts[-1]): round(per_row[r].mean().item(), 5) for (ts, _), r in zip(groups, rows)}
+            history.append({"step": step, "loss": loss_rec.item(), "adv": loss_adv.item(), "disc": loss_d.item(),
+                            "t": groups[0][0][-1], "loss_by_t": by_t, "lr": lr_sched.get_last_lr()[0],
+                            "minutes": timer.minutes()})
+            accelerator.print(f"step {step} rec {loss_rec.item():.4f} {by_t} adv {loss_adv.item():.3f} "
+                              f"disc {loss_d.item():.3f} {timer.minutes():.1f} min")
+        if step % cfg.eval_every == 0 and accelerator.is_main_process and eval_rows:
+            model = averaged(student, ema).eval()
+            for k in cfg.all_step_counts():
+                metrics = evaluate_student(pipe, model, cfg.recipe(k), eval_rows)
+                history.append({"step": step, "student_steps": k, **metrics})
+                accelerator.print(f"step {step} eval {k}-step {json.dumps(metrics)}")
+            student.train()
+        if timer.checkpoint_due():
+            checkpoint()
+        if timer.out_of_time():
+            break
+    checkpoint()
+    accelerator.wait_for_everyone()
+    return {"step": step, "history": history}
+
+
+def averaged(student, ema):
+    """The weights that are evaluated and shipped: the EMA's when there is one."""
+    if ema is None:
+        return student
+    model = copy.deepcopy(student)
+    ema.copy_to(model.parameters())
+    return model
+
+
+def _latent_shape(unet) -> tuple[int, int, int]:
+    return unet.config.in_channels, unet.config.sample_size, unet.config.sample_size
+
+
+def save_students(student, cfg: FlashConfig, run_dir: str) -> None:
+    """unet/ holds the student with its main recipe; a student of several step counts also gets unet-<k>step/
+    per extra count (the same weights, that count's recipe), so each exports as its own bundle UNet."""
+    for k in cfg.all_step_counts():
+        folder = os.path.join(run_dir, "unet" if k == cfg.student_steps else f"unet-{k}step")
+        student.save_pretrained(folder, safe_serialization=True)
+        with open(os.path.join(folder, "recipe.json"), "w") as f:
+            json.dump(cfg.recipe(k), f, indent=2)
+
+
+if __name__ == "__main__":
+    main(parse_args())

@@ -1,0 +1,1 @@
+"""ShapeScenes, the synthetic compositional domain: grammar, scenes, rendering, prompt files, the analyzer."""

@@ -1,0 +1,1 @@
+"""Measuring: metrics, eval, probes, learning curves, the experiment list, reproduce and its report."""

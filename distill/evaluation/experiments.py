@@ -1,0 +1,115 @@
+"""The experiments of the paper's Tables 1 and 3: every row (system, steps, recipe, the training run it
+samples), the paper's own figures, and how far each run has trained."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..distillation.baseline import CONFIGS
+from ..distillation.flash import FlashConfig
+from ..runs.checkpoint import read_run_record
+from ..runs.config import load_config
+
+
+CATEGORIES = ("single", "background", "color_binding", "size_binding", "spatial", "counting", "complex")
+
+
+@dataclass(frozen=True)
+class Training:
+    """A student to distil: `python -m distill <command> … --set <overrides>` into runs/<run>."""
+    run: str
+    command: tuple[str, ...]  # e.g. ("distill",) or ("baseline", "--method", "lcm")
+    overrides: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str  # also the eval report's file name
+    system: str  # the table's first column
+    steps: int
+    recipe: dict = field(default_factory=dict)  # overrides of the student's recipe.json (or the teacher's recipe)
+    training: Training | None = None  # None: the teacher itself
+    main: bool = False  # main rows get 3 seeds (the spread); others 2
+
+
+def _flash(run: str, steps: int, *overrides: str) -> Training:
+    return Training(run, ("distill",), (f"student_steps={steps}", *overrides))
+
+
+FLASH = {k: _flash(f"flash-{k}", k) for k in (1, 2, 3)}
+
+PROGRESSIVE = Training("progressive-4", ("baseline", "--method", "progressive"))
+
+LCM = Training("lcm", ("baseline", "--method", "lcm"))
+
+ADD = Training("add-4", ("baseline", "--method", "add"))
+
+
+def _teacher(sampler: str, steps: int) -> Row:
+    label = "DPM++" if sampler == "dpmsolver++" else "DDIM"
+    return Row(f"teacher-{label.lower().rstrip('+')}{steps}", f"Teacher {label}", steps,
+               {"sampler": sampler, "steps": steps, "guidance_scale": 4.0}, main=(steps == 25))
+
+
+TABLE1 = ([_teacher("dpmsolver++", 25)] + [_teacher("ddim", k) for k in (1, 2, 3, 4)]
+          + [_teacher("dpmsolver++", k) for k in (1, 2, 3, 4)]
+          + [Row("progressive-4", "Progressive distillation", 4, {}, PROGRESSIVE),
+             Row("add-4", "ADD-style", 4, {}, ADD)]
+          + [Row(f"lcm-{k}", "LCM", k, {"steps": k}, LCM) for k in (1, 2, 3)]
+          + [Row(f"flash-{k}", "Imagine Flash", k, {}, FLASH[k], main=True) for k in (1, 2, 3)])
+
+TABLE3 = [Row(run, system, 3, {}, _flash(run, 3, switch)) for run, system, switch in (
+    ("flash-3-no-nc", "w/o noise correction", "noise_correction=false"),
+    ("flash-3-no-disc", "w/o discriminator", "adversarial_weight=0"),
+    ("flash-3-no-backward", "w/o backward distillation", "backward=false"),
+    ("flash-3-no-srl", "w/o SRL", "srl=false"))]
+
+# noise correction is also a sampler option: the same flash-3 weights sampled without it
+SAMPLING_ABLATIONS = [Row("flash-3-sampled-no-nc", "sampled w/o noise correction", 3, {"noise_correction": False},
+                          FLASH[3])]
+
+# beyond the paper: the same SRL switch on the 1- and 2-step students, whose SRL target at t=999 starts from
+# γ(999)=990, where almost nothing of the student's input noise is left to condition the teacher on
+FEW_STEP_ABLATIONS = [Row(f"flash-{k}-no-srl", "w/o SRL (Eq. 7 target)", k, {}, _flash(f"flash-{k}-no-srl", k, "srl=false"))
+                      for k in (1, 2)]
+
+# and the 2-step student with its last step (t=666) shifted like flash-3's last step (t=500): γ = 200, a detail target
+FEW_STEP_ABLATIONS.append(Row("flash-2-gamma200", "SRL with γ(t ≤ 900) = 200 (the paper's: 950)", 2, {},
+                              _flash("flash-2-gamma200", 2, "gamma=[[900,990],[-1,200]]"), main=True))
+
+# and the 1-step student with γ(999) = 500: low enough that a sharp, prompt-true x̂0 is nearly a fixed point of the
+# teacher's refinement (unlike a blurry mean), high enough (SNR 0.38) for the teacher's CFG to correct colour and layout
+FEW_STEP_ABLATIONS.append(Row("flash-1-gamma500", "SRL with γ(999) = 500 (the paper's: 990)", 1, {},
+                              _flash("flash-1-gamma500", 1, "gamma=[[-1,500]]"), main=True))
+
+ROWS = TABLE1 + TABLE3 + SAMPLING_ABLATIONS + FEW_STEP_ABLATIONS
+
+# the paper's own figures (Emu; FID on COCO, CLIP score) for the rows that have a counterpart
+PAPER_TABLE1 = {"teacher-dpm25": (35.7, 30.8), "progressive-4": (45.8, 30.2), "add-4": (39.1, 29.6),
+                "lcm-1": (123.3, 24.0), "lcm-2": (67.4, 28.44), "lcm-3": (59.1, 28.94),
+                "flash-1": (40.4, 29.0), "flash-2": (34.7, 30.1), "flash-3": (35.5, 30.2)}
+
+PAPER_TABLE3 = {"teacher-dpm25": (35.7, 30.8), "teacher-dpm3": (66.5, 25.6), "flash-3": (35.5, 30.2),
+                "flash-3-no-nc": (35.5, 30.0), "flash-3-no-disc": (39.0, 29.0),
+                "flash-3-no-backward": (44.2, 28.2), "flash-3-no-srl": (45.9, 25.7)}
+
+
+def training_state(run_dir: str) -> tuple[int, int] | None:
+    """(step, max_steps) of a run folder's checkpoint (or run record), or None when it has neither."""
+    record = read_run_record(run_dir)
+    return None if record is None else (record["step"], _total_steps(record["config"]))
+
+
+def _total_steps(config: dict) -> int:
+    if "max_steps" in config:
+        return config["max_steps"]
+    rounds = int(np.log2(config["start_steps"] // config["target_steps"]))  # progressive distillation
+    return rounds * config["steps_per_round"]
+
+
+def planned_steps(training: Training, args) -> int:
+    """The step count the training command would run to now: today's defaults plus the overrides (max_steps is
+    operational, so raising a default extends finished runs)."""
+    cls = FlashConfig if training.command == ("distill",) else CONFIGS[training.command[-1]]
+    return _total_steps(vars(load_config(cls, None, [*training.overrides, *args.set])))

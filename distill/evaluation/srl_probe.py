@@ -1,0 +1,111 @@
+"""How good, how faithful and how costly the Shifted Reconstruction Loss target is, per (γ, k).
+
+A good x̂0 (a teacher DDIM-8 CFG sample of each prompt) is re-noised to γ with fresh noise and the teacher runs its
+k uniformly spaced CFG DDIM steps back to 0 — exactly the target `flash` trains on. Per (γ, k) this reports:
+  - the target's analyzer accuracy (does the cheap target keep the teacher's quality?),
+  - its distance to the x̂0 it started from, relative to an independent teacher sample of the same prompt
+    (1.0: the target has forgotten the student's output, so MSE towards it learns a mean),
+  - its cost in UNet passes (2k with CFG).
+
+python -m distill srl-probe --teacher ~/.cache/imagine-flash/teacher-bal/pipeline --out reports/srl_target/probe
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import numpy as np
+import torch
+
+from ..distillation.flash import teacher_x0
+from ..domain.analyzer import accuracy_by_category
+from ..domain.prompts import DEV_PROMPTS, eval_subset
+from ..networks.pipeline import decode_latents, encode_prompts, load_pipeline
+from ..sampling.ddim import guided, sample_ddim
+from ..sampling.noise import gaussian_noise
+from ..sampling.recipes import ddim_timesteps
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Accuracy, faithfulness and cost of the SRL target per (γ, k).")
+    p.add_argument("--teacher", required=True, help="diffusers Stable Diffusion folder of the teacher")
+    p.add_argument("--prompts", default=DEV_PROMPTS, help="jsonl prompt file")
+    p.add_argument("--per-category", type=int, default=20, help="prompts per category (the first N of each)")
+    p.add_argument("--gammas", type=int, nargs="+", default=[990, 850, 700, 600, 500])
+    p.add_argument("--teacher-steps", type=int, nargs="+", default=[8, 4, 2, 1], help="k values")
+    p.add_argument("--guidance-scale", type=float, default=4.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="output path without extension (.json and .md are written)")
+    return p.parse_args(argv)
+
+
+@torch.no_grad()
+def main(args) -> dict:
+    if any(not 0 < g <= 999 for g in args.gammas) or any(k < 1 for k in args.teacher_steps):
+        raise ValueError(f"γ must be in (0, 999] and k ≥ 1: {args.gammas}, {args.teacher_steps}")
+    rows = eval_subset(args.prompts, args.per_category)
+    if not rows:
+        raise ValueError(f"no prompts in {args.prompts}")
+    pipe = load_pipeline(args.teacher)
+    unet, ac = pipe.unet.eval(), pipe.scheduler.alphas_cumprod.double()
+    shape = (unet.config.in_channels, unet.config.sample_size, unet.config.sample_size)
+    cond = encode_prompts(pipe.text_encoder, pipe.tokenizer, [r["prompt"] for r in rows])
+    uncond = encode_prompts(pipe.text_encoder, pipe.tokenizer, [""]).expand_as(cond)
+    teacher = guided(unet, cond, uncond, args.guidance_scale)
+
+    def teacher_sample(seed_offset: int) -> torch.Tensor:
+        x_T = torch.from_numpy(np.stack([gaussian_noise(args.seed * 100_000 + seed_offset * 10_000 + i, shape)
+                                         for i in range(len(rows))]))
+        return sample_ddim(teacher, x_T, ddim_timesteps(8), alphas_cumprod=ac)
+
+    x0, x0_other = teacher_sample(0), teacher_sample(1)
+    independent = float((x0_other - x0).flatten(1).norm(dim=1).mean())
+    base = accuracy_by_category(rows, decode_latents(pipe.vae, x0), [0])["all"]
+    gen = torch.Generator().manual_seed(args.seed)
+    results = []
+    for gamma in args.gammas:
+        a, s = ac[gamma].sqrt().float(), (1 - ac[gamma]).sqrt().float()
+        x_start = a * x0 + s * torch.randn(x0.shape, generator=gen)  # one re-noising per γ, shared by every k
+        for k in args.teacher_steps:
+            target = teacher_x0(teacher, x_start, gamma, k, ac)
+            dist = float((target - x0).flatten(1).norm(dim=1).mean()) / independent
+            acc = accuracy_by_category(rows, decode_latents(pipe.vae, target), [0])["all"]
+            results.append({"gamma": gamma, "k": k, "passes": 2 * k, "distance": dist, "accuracy": acc})
+            print(f"γ {gamma} k {k}: distance {dist:.3f} accuracy {acc:.3f}", flush=True)
+    report = {"prompts": len(rows), "teacher": os.path.abspath(args.teacher), "start_accuracy": base,
+              "guidance_scale": args.guidance_scale, "results": results,
+              "command": "python -m distill srl-probe " + " ".join(_argv(args))}
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out + ".json", "w") as f:
+        json.dump(report, f, indent=2)
+    with open(args.out + ".md", "w") as f:
+        f.write(_markdown(report))
+    return report
+
+
+def _markdown(report: dict) -> str:
+    ks = sorted({r["k"] for r in report["results"]}, reverse=True)
+    gammas = sorted({r["gamma"] for r in report["results"]}, reverse=True)
+    cell = {(r["gamma"], r["k"]): r for r in report["results"]}
+    lines = [f"# SRL target per (γ, k) ({report['prompts']} dev prompts)", "",
+             "Generated by `" + report["command"] + "`.", "",
+             f"Start: a teacher DDIM-8 CFG {report['guidance_scale']:g} sample per prompt "
+             f"(accuracy {100 * report['start_accuracy']:.1f}%), re-noised to γ, then k teacher CFG DDIM steps to 0. "
+             "Each cell: target accuracy / distance to the start relative to an independent teacher sample "
+             "(1.0 = the target forgot the start). Cost: 2k UNet passes.", "",
+             "| γ | " + " | ".join(f"k = {k} ({2 * k} passes)" for k in ks) + " |",
+             "|---|" + "---|" * len(ks)]
+    for g in gammas:
+        lines.append(f"| {g} | " + " | ".join(
+            f"{100 * cell[g, k]['accuracy']:.1f}% / {cell[g, k]['distance']:.2f}" for k in ks) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _argv(args) -> list[str]:
+    return ["--teacher", args.teacher, "--per-category", str(args.per_category), "--gammas",
+            *map(str, args.gammas), "--teacher-steps", *map(str, args.teacher_steps), "--out", args.out]
+
+
+if __name__ == "__main__":
+    main(parse_args())

@@ -1,0 +1,1 @@
+"""ONNX bundles: export with parity checks, and reading a bundle back through onnxruntime."""

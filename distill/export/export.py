@@ -1,0 +1,280 @@
+"""Export a diffusers Stable Diffusion folder (our teacher, or any SD-style checkpoint) to an ONNX model
+bundle: the diffusers/optimum ONNX layout plus manifest.json (DESIGN.md, "The contract between the halves").
+
+python -m distill export --teacher ~/.cache/imagine-flash/teacher/pipeline --out models/shapescenes
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import shutil
+
+import numpy as np
+import torch
+from diffusers import DDIMScheduler, UNet2DConditionModel
+
+from ..distillation.flash import FlashConfig
+from ..domain.grammar import BACKGROUNDS, COLORS, COUNTS, RELATIONS, SHAPES, SIZES, VOCABULARY
+from ..networks.pipeline import dpm_solver, load_pipeline
+from ..runs.checkpoint import read_run_record
+from ..runs.config import from_dict
+from ..runs.weights import teacher_run_id
+from .onnx import export_module, file_record, max_abs_diff, round_weights_fp16, run_onnx, store_weights_fp16
+
+
+MANIFEST_VERSION = 1
+
+# what `export --students-from` ships as unet-flash-k: per step count the best run on the dev prompts that keeps
+# every component of the method (backward distillation, SRL, noise correction, discriminator); at 1 and 2 steps
+# that is a lower γ for the last step than the paper's (numbers: RESULTS.md, "Beyond the paper")
+SHIPPED_STUDENTS = {"flash-1": "flash-1-gamma500", "flash-2": "flash-2-gamma200", "flash-3": "flash-3"}
+
+
+class TextEncoderGraph(torch.nn.Module):
+    def __init__(self, text_encoder):
+        super().__init__()
+        self.text_encoder = text_encoder
+
+    def forward(self, input_ids):  # [B, 77] (int32 or int64) -> [B, 77, D], [B, D]
+        out = self.text_encoder(input_ids.long())
+        return out.last_hidden_state, out.pooler_output
+
+
+class UNetGraph(torch.nn.Module):
+    def __init__(self, unet):
+        super().__init__()
+        self.unet = unet
+
+    def forward(self, sample, timestep, encoder_hidden_states):  # [B, 4, h, w], [B], [B, 77, D] -> [B, 4, h, w]
+        return self.unet(sample, timestep, encoder_hidden_states).sample
+
+
+class VAEDecoderGraph(torch.nn.Module):
+    def __init__(self, vae):
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, latent_sample):  # [B, 4, h, w] (already divided by the scaling factor) -> [B, 3, H, W]
+        return self.vae.decode(latent_sample).sample
+
+
+def export_unet(unet, path: str, text_dim: int, fp16_weights: bool, seed: int = 0) -> float:
+    """Exports one UNet and returns the max abs difference onnxruntime vs PyTorch on random inputs."""
+    if fp16_weights:
+        round_weights_fp16(unet)
+    g = torch.Generator().manual_seed(seed)
+    c, s = unet.config.in_channels, unet.config.sample_size
+    x = torch.randn(2, c, s, s, generator=g)
+    t = torch.tensor([999.0, 500.0])
+    ehs = torch.randn(2, 77, text_dim, generator=g)
+    export_module(UNetGraph(unet), (x, t, ehs), path, ["sample", "timestep", "encoder_hidden_states"], ["out_sample"],
+                  {"sample": {0: "batch"}, "timestep": {0: "batch"}, "encoder_hidden_states": {0: "batch"},
+                   "out_sample": {0: "batch"}})
+    if fp16_weights:
+        store_weights_fp16(path)
+    # parity at another batch size than the trace's, so dynamic axes are checked too
+    x3, t3, e3 = torch.randn(3, c, s, s, generator=g), torch.tensor([999.0, 666.0, 1.0]), torch.randn(3, 77, text_dim, generator=g)
+    with torch.no_grad():
+        ref = unet(x3, t3, e3).sample.numpy()
+    got = run_onnx(path, {"sample": x3.numpy(), "timestep": t3.numpy(), "encoder_hidden_states": e3.numpy()})[0]
+    return max_abs_diff(ref, got)
+
+
+def export_components(pipe, out: str, fp16_weights: bool) -> dict:
+    """Text encoder, teacher UNet and VAE decoder of an SD pipeline -> ONNX files; returns parity per component."""
+    parity = {}
+    te, vae, tok = pipe.text_encoder.eval(), pipe.vae.eval(), pipe.tokenizer
+    if fp16_weights:
+        round_weights_fp16(te); round_weights_fp16(vae)
+    ids = tok(["a red circle above a blue star", ""], padding="max_length", max_length=77, truncation=True,
+              return_tensors="pt").input_ids
+    path = os.path.join(out, "text_encoder", "model.onnx")
+    export_module(TextEncoderGraph(te), (ids,), path, ["input_ids"], ["last_hidden_state", "pooler_output"],
+                  {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}, "pooler_output": {0: "batch"}})
+    if fp16_weights:
+        store_weights_fp16(path)
+    ids3 = tok(["two red circles", "a small pink heart below a large blue star on a gray background", "a star"],
+               padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
+    with torch.no_grad():
+        ref = te(ids3).last_hidden_state.numpy()
+    parity["text_encoder"] = max_abs_diff(ref, run_onnx(path, {"input_ids": ids3.numpy()})[0])
+
+    text_dim = te.config.hidden_size
+    parity["unet"] = export_unet(pipe.unet.eval(), os.path.join(out, "unet", "model.onnx"), text_dim, fp16_weights)
+
+    c, s = pipe.unet.config.in_channels, pipe.unet.config.sample_size
+    z = torch.randn(2, c, s, s, generator=torch.Generator().manual_seed(1))
+    path = os.path.join(out, "vae_decoder", "model.onnx")
+    export_module(VAEDecoderGraph(vae), (z,), path, ["latent_sample"], ["sample"],
+                  {"latent_sample": {0: "batch"}, "sample": {0: "batch"}})
+    if fp16_weights:
+        store_weights_fp16(path)
+    z3 = torch.randn(3, c, s, s, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        ref = vae.decode(z3).sample.numpy()
+    parity["vae_decoder"] = max_abs_diff(ref, run_onnx(path, {"latent_sample": z3.numpy()})[0])
+
+    tok.save_pretrained(os.path.join(out, "tokenizer"))
+    te.config.to_json_file(os.path.join(out, "text_encoder", "config.json"))
+    pipe.unet.save_config(os.path.join(out, "unet"))
+    vae.save_config(os.path.join(out, "vae_decoder"))
+    write_ddim_config(pipe.scheduler.config, os.path.join(out, "scheduler"))
+    return parity
+
+
+def write_ddim_config(config, folder: str) -> None:
+    """scheduler/scheduler_config.json as a plain DDIMScheduler config: only DDIM's own fields, so no other
+    scheduler's values (e.g. DPM-Solver's lambda_min_clipped = -inf, not valid JSON) leak into the bundle."""
+    own = set(inspect.signature(DDIMScheduler.__init__).parameters) - {"self"}
+    DDIMScheduler(**{k: v for k, v in config.items() if k in own and k != "set_alpha_to_one"},
+                  set_alpha_to_one=False).save_config(folder)
+
+
+def teacher_recipe(pipe, steps: int, guidance_scale: float) -> dict:
+    scheduler = dpm_solver(pipe.scheduler.config)
+    scheduler.set_timesteps(steps)
+    return {"sampler": "dpmsolver++", "solver_order": 2, "steps": steps, "guidance_scale": guidance_scale,
+            "noise_correction": False, "timesteps": [int(t) for t in scheduler.timesteps]}
+
+
+def write_model_index(out: str) -> None:
+    index = {"_class_name": "OnnxStableDiffusionPipeline", "_diffusers_version": "0.42.1",
+             "feature_extractor": [None, None], "requires_safety_checker": False, "safety_checker": [None, None],
+             "scheduler": ["diffusers", "DDIMScheduler"], "text_encoder": ["diffusers", "OnnxRuntimeModel"],
+             "tokenizer": ["transformers", "PreTrainedTokenizerFast"], "unet": ["diffusers", "OnnxRuntimeModel"],
+             "vae_decoder": ["diffusers", "OnnxRuntimeModel"]}
+    with open(os.path.join(out, "model_index.json"), "w") as f:
+        json.dump(index, f, indent=2)
+
+
+def write_manifest(out: str, pipe, unets: list[dict], parity: dict, name: str) -> dict:
+    size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+    files = []
+    for root, _, names in os.walk(out):
+        for n in sorted(names):
+            rel = os.path.relpath(os.path.join(root, n), out)
+            if rel != "manifest.json":
+                files.append(file_record(out, rel))
+    manifest = {
+        "format_version": MANIFEST_VERSION, "name": name,
+        "image_size": [size, size], "latent_shape": [pipe.unet.config.in_channels, pipe.unet.config.sample_size,
+                                                     pipe.unet.config.sample_size],
+        "vae_scaling_factor": pipe.vae.config.scaling_factor, "context_length": 77,
+        "text_hidden_size": pipe.text_encoder.config.hidden_size,
+        "prediction_type": pipe.scheduler.config.prediction_type,
+        "text_encoder": "text_encoder/model.onnx", "vae_decoder": "vae_decoder/model.onnx", "tokenizer": "tokenizer",
+        "scheduler": "scheduler/scheduler_config.json",
+        "unets": unets,
+        "vocabulary": {"words": list(VOCABULARY), "colors": list(COLORS), "shapes": list(SHAPES), "sizes": list(SIZES),
+                       "backgrounds": list(BACKGROUNDS), "relations": list(RELATIONS), "counts": list(COUNTS)},
+        "parity_max_abs_diff": parity,
+        "files": sorted(files, key=lambda r: r["path"]),
+    }
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+    return manifest
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Export a diffusers SD folder to an ONNX model bundle with parity checks.")
+    p.add_argument("--teacher", required=True, help="diffusers Stable Diffusion folder (save-teacher output)")
+    p.add_argument("--out", required=True, help="bundle folder to (re)write, e.g. models/shapescenes")
+    p.add_argument("--name", default=None, help="bundle name shown in the app (default: the folder name)")
+    p.add_argument("--student", action="append", default=[], metavar="ID=FOLDER",
+                   help="a distilled UNet folder (diffusers UNet + recipe.json) to ship as unet-ID")
+    p.add_argument("--students-from", default=None, metavar="RUNS",
+                   help="the runs folder of `distill reproduce`: ships the runs named in SHIPPED_STUDENTS "
+                        "for this teacher (RUNS/teacher-<hash>/<run>/unet) that exist, as unet-flash-1/2/3")
+    p.add_argument("--students-run", action="append", default=[], metavar="RUN",
+                   help="a distill run folder (or its packed copy, checkpoints/students/<name>) whose student learned "
+                        "several step counts: its unet/ ships once per count k, as unet-flash-k with k's recipe")
+    p.add_argument("--teacher-steps", type=int, default=25, help="teacher recipe: DPM-Solver++ steps")
+    p.add_argument("--guidance-scale", type=float, default=4.0, help="teacher recipe: CFG scale")
+    p.add_argument("--fp32-weights", action="store_true", help="store weights as fp32 (default: fp16 storage, fp32 compute)")
+    return p.parse_args(argv)
+
+
+def distillation_record(unet_folder: str) -> dict:
+    """How a student was trained, for the manifest: its run folder's name, step and config (from the run's
+    checkpoint or run record beside the UNet folder, when there is one)."""
+    run_dir = os.path.dirname(os.path.abspath(unet_folder))
+    ckpt = read_run_record(run_dir)
+    if ckpt is None:
+        return {}
+    record = {"run": os.path.basename(run_dir), "method": ckpt.get("kind"), "step": ckpt.get("step"),
+              "config": ckpt["config"]}
+    if "trained_on" in ckpt:
+        record["trained_on"] = ckpt["trained_on"]
+    return {"distillation": json.loads(json.dumps(record, allow_nan=False))}  # as manifest.json will hold it
+
+
+def run_students(run_dir: str) -> list[tuple[str, str, dict]]:
+    """(flash-k, run/unet, k-step recipe) for every step count a distill run's student learned."""
+    record = read_run_record(run_dir)
+    if record is None or record.get("kind") != "flash":
+        raise ValueError(f"--students-run {run_dir}: not a distill run folder (no flash ckpt.pt or record.json)")
+    if not os.path.exists(os.path.join(run_dir, "unet", "config.json")):
+        raise ValueError(f"--students-run {run_dir}: no trained student in {os.path.join(run_dir, 'unet')}")
+    cfg = from_dict(FlashConfig, record["config"])
+    return [(f"flash-{k}", os.path.join(run_dir, "unet"), cfg.recipe(k)) for k in sorted(cfg.all_step_counts())]
+
+
+PARITY_TOLERANCE = 1e-3  # fp32 compute: anything above this (or NaN) is a broken graph, not rounding
+
+
+def main(args) -> dict:
+    students = []  # (id, UNet folder, recipe; None: the folder's recipe.json)
+    for item in args.student:
+        if "=" not in item:
+            raise ValueError(f"--student {item!r} is not ID=FOLDER")
+        students.append((*item.split("=", 1), None))
+    for run in args.students_run:
+        students += run_students(run)
+    if args.students_from:
+        runs = os.path.join(args.students_from, teacher_run_id(args.teacher))
+        found = {sid: os.path.join(runs, run, "unet") for sid, run in SHIPPED_STUDENTS.items()
+                 if os.path.exists(os.path.join(runs, run, "unet", "recipe.json"))}
+        if not found:
+            raise ValueError(f"--students-from {args.students_from}: none of the students {SHIPPED_STUDENTS} of this "
+                             f"teacher in {runs}")
+        for sid in sorted(set(SHIPPED_STUDENTS) - set(found)):
+            print(f"not shipping {sid}: {os.path.join(runs, SHIPPED_STUDENTS[sid])} has no trained student")
+        students += [(sid, folder, None) for sid, folder in found.items()]
+    ids = [sid for sid, _, _ in students]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"student ids given twice (--student and --students-from together?): {ids}")
+    pipe = load_pipeline(args.teacher)
+    fp16 = not args.fp32_weights
+    # build next to the target and swap in at the end: a failed export leaves the shipped bundle as it was
+    out = os.path.normpath(args.out)
+    staging = out + ".partial"
+    if os.path.exists(staging):
+        shutil.rmtree(staging)
+    parity = export_components(pipe, staging, fp16)
+    unets = [{"id": "teacher", "path": "unet/model.onnx", "recipe": teacher_recipe(pipe, args.teacher_steps, args.guidance_scale)}]
+    for sid, folder, recipe in students:
+        if recipe is None:
+            with open(os.path.join(folder, "recipe.json")) as f:
+                recipe = json.load(f)
+        unet = UNet2DConditionModel.from_pretrained(folder).float()  # packed students are stored in fp16
+        rel = f"unet-{sid}/model.onnx"
+        parity[f"unet-{sid}"] = export_unet(unet.eval(), os.path.join(staging, rel), pipe.text_encoder.config.hidden_size, fp16)
+        unets.append({"id": sid, "path": rel, "recipe": recipe, **distillation_record(folder)})
+    bad = {k: v for k, v in parity.items() if not np.isfinite(v) or v > PARITY_TOLERANCE}
+    if bad:
+        raise ValueError(f"onnxruntime disagrees with PyTorch beyond {PARITY_TOLERANCE} (max abs diff): {bad}; "
+                         f"the partial export is left in {staging}")
+    write_model_index(staging)
+    manifest = write_manifest(staging, pipe, unets, parity, args.name or os.path.basename(out))
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    os.replace(staging, out)
+    total = sum(f["bytes"] for f in manifest["files"])
+    print(json.dumps({"bundle": out, "bytes": total, "parity_max_abs_diff": parity}, indent=2))
+    return manifest
+
+
+if __name__ == "__main__":
+    main(parse_args())
