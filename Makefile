@@ -146,12 +146,12 @@ student-curves: deps-python
 	$(PY) -m distill curves --run "phase 1=$(STUDENTS)/any-step" --run "phase 2=$(STUDENTS)/any-step-p2" \
 	  --run "phase 3=$(STUDENTS)/any-step-p3" --offset "phase 2=1022" --offset "phase 3=1956" --out reports/students/curves
 
-# ---- the paper's Tables 1 and 3 (reports/RESULTS.md): trains every missing student for at most TRAIN_MINUTES
+# ---- the paper's Tables 1 and 3 ($(RESULTS)/RESULTS.md): trains every missing student for at most TRAIN_MINUTES
 # per run (resumable: run it again until the report lists nothing as "not yet run"), evaluates with caching ----
 TRAIN_MINUTES ?= 60
 .PHONY: reproduce teacher-folder
-# the rows of the shipped teacher (step 13,921) go to their own folder; reports/RESULTS.md holds the previous teacher's
-RESULTS ?= reports/teacher13921
+# the rows of the shipped teacher (step 13,921) go to their own folder; reports/archive/teacher-5596/ holds the previous teacher's
+RESULTS ?= reports/teacher-13921
 reproduce: deps-python teacher-folder
 	$(PY) -m distill reproduce --teacher $(TEACHER) --runs $(RUNS)/reproduce --train-minutes $(TRAIN_MINUTES) \
 	  --set mixed_precision=auto --eval-dir $(RESULTS)/eval --report $(RESULTS)/RESULTS.md

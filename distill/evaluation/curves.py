@@ -14,7 +14,7 @@ from ..runs.checkpoint import read_run_record
 from ..runs.training import chunked_minutes
 
 
-# the teacher the students learn from (reports/teacher13921: DPM-Solver++ 25, CFG 4, 3 seeds) and the students'
+# the teacher the students learn from (reports/teacher-13921: DPM-Solver++ 25, CFG 4, 3 seeds) and the students'
 # goals (0.95 / 0.90 / 0.80 of the teacher's accuracy at 3 / 2 / 1 steps)
 TEACHER_ACCURACY = 0.902
 GOALS = {1: 0.80, 2: 0.90, 3: 0.95}  # × the teacher's accuracy

@@ -64,7 +64,7 @@ def parse_args(argv=None):
     p.add_argument("--relations", nargs="*", default=[f"reports/relations/teacher-{step}.json" for step in (5596, 10808, 12321, 13921)],
                    help="reports of `distill relations` to tabulate (missing ones are skipped)")
     p.add_argument("--bundle", default="models/shapescenes", help="exported bundle (for size and latency)")
-    p.add_argument("--eval", nargs="+", default=["reports/eval/teacher-dpm25.json", "reports/teacher/eval-dpm25.json",
+    p.add_argument("--eval", nargs="+", default=["reports/archive/teacher-5596/eval/teacher-dpm25.json", "reports/teacher/eval-dpm25.json",
                                          "reports/teacher/eval-dpm25-seed2.json", "reports/teacher/eval-bal-dpm25.json"],
                    help="JSONs written by `distill evaluate` of teachers, one table row each (missing ones are skipped)")
     p.add_argument("--stage-notes", default="reports/teacher/stages-elsewhere.md",

@@ -9,7 +9,8 @@ from distill.evaluation.experiments import ROWS
 from distill.evaluation.report import few_step_table, table1, table3
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-REPORTS = [("reports/eval", "reports/RESULTS.md"), ("reports/teacher13921/eval", "reports/teacher13921/RESULTS.md")]
+REPORTS = [("reports/archive/teacher-5596/eval", "reports/archive/teacher-5596/RESULTS.md"),
+           ("reports/teacher-13921/eval", "reports/teacher-13921/RESULTS.md")]
 
 
 @pytest.mark.parametrize("eval_dir,report", REPORTS)
