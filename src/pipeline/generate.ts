@@ -1,6 +1,7 @@
 /**
  * Prompt → image on a Loader's sessions: check the request, pick the UNet and recipe, load what is missing,
- * tokenize, encode, sample, decode. The Profiler records where the time went.
+ * tokenize, encode, sample, decode; or the same for several seeds at once (the seed grid). The Profiler
+ * records where the time went.
  */
 
 import { assertNever, describeRecipe, type BundleSpec, type Recipe, type UnetSpec } from './bundle';
@@ -8,14 +9,50 @@ import { sampleDdim, type EpsModel } from './ddim';
 import { sampleDpmSolver } from './dpmSolver';
 import { InputError } from './errors';
 import type { Loader } from './loader';
-import { decodeLatents, encodePrompt, guidedEps, type PromptTokens } from './modelCalls';
+import { decodeLatents, encodePrompt, guidedEps, takesBatch, type Embeddings, type PromptTokens } from './modelCalls';
 import { gaussianNoise, isValidSeed, MAX_SEED } from './noise';
 import { Profiler } from './profile';
 import { closedVocabularyText } from './promptCheck';
 import { tokenizeForModel, type PromptTokenizer } from './tokenizer';
-import type { GenerateOutput, GenerateParams, RunOptions } from './types';
+import type { GenerateOutput, GenerateParams, GridOutput, RunOptions } from './types';
 
 export async function generate(loader: Loader, alphasCumprod: Float64Array, params: GenerateParams, opts: RunOptions = {}): Promise<GenerateOutput> {
+  const run = await condition(loader, params, opts);
+  const [output] = await draw(loader, alphasCumprod, run, [params.seed], opts);
+  if (!output) throw new Error('internal: a generation made no image');
+  return output;
+}
+
+/**
+ * One image per seed of one request. In one batch of model calls when the UNet and the VAE decoder take a batch
+ * (their batch axis is symbolic); a graph that fixes its batch at 1 gets one generation per seed instead, whose
+ * prompt encoding after the first comes from the embedding cache.
+ */
+export async function generateGrid(loader: Loader, alphasCumprod: Float64Array, params: GenerateParams, seeds: readonly number[], opts: RunOptions = {}): Promise<GridOutput> {
+  const [first, ...rest] = seeds;
+  if (first === undefined) throw new InputError('A seed grid needs at least one seed.');
+  const bad = seeds.find((s) => !isValidSeed(s));
+  if (bad !== undefined) throw new InputError(`Seed must be a whole number from 0 to ${MAX_SEED}, not ${bad}.`);
+  const run = await condition(loader, { ...params, seed: first }, opts);
+  const unet = await loader.session(run.unet.path);
+  const vae = await loader.session(run.spec.vaeDecoder);
+  if (takesBatch(unet, 'sample') && takesBatch(vae, 'latent_sample')) return { batched: true, images: await draw(loader, alphasCumprod, run, seeds, opts) };
+  const images = await draw(loader, alphasCumprod, run, [first], opts);
+  for (const seed of rest) images.push(await generate(loader, alphasCumprod, { ...params, seed }, opts));
+  return { batched: false, images };
+}
+
+/** What every image of a request shares: its UNet and recipe, the sessions loaded, the prompt encoded. */
+interface Conditioned {
+  spec: BundleSpec;
+  unet: UnetSpec;
+  recipe: Recipe;
+  tokens: PromptTokens;
+  embeddings: Embeddings;
+  prof: Profiler;
+}
+
+async function condition(loader: Loader, params: GenerateParams, opts: RunOptions): Promise<Conditioned> {
   const text = promptText(params, loader.spec);
   const { unet, recipe } = resolveUnet(loader.spec, params);
   const prof = new Profiler(opts.signal);
@@ -25,27 +62,36 @@ export async function generate(loader: Loader, alphasCumprod: Float64Array, para
   const tokenizer = await loader.tokenizer();
   const tokens = await prof.stage('tokenize', 'tokenize', () => tokenizePrompt(tokenizer, text, spec.contextLength, recipe.guidanceScale > 1));
   const embeddings = await prof.stage('encode', 'encode', async () => encodePrompt(await loader.session(spec.textEncoder), tokens, spec.contextLength, prof.textEncoder));
+  if (embeddings.cached) prof.embeddingFromCache();
+  return { spec, unet, recipe, tokens, embeddings, prof };
+}
 
+/** Samples and decodes one image per seed, all in the same model calls. */
+async function draw(loader: Loader, alphasCumprod: Float64Array, run: Conditioned, seeds: readonly number[], opts: RunOptions): Promise<GenerateOutput[]> {
+  const { spec, unet, recipe, tokens, embeddings, prof } = run;
   const [c, h, w] = spec.latentShape;
-  const xT = gaussianNoise(params.seed, c * h * w);
-  const eps = guidedEps(await loader.session(unet.path), spec, embeddings, recipe.guidanceScale, prof.unet);
+  const size = c * h * w;
+  const xT = new Float32Array(seeds.length * size);
+  seeds.forEach((seed, i) => xT.set(gaussianNoise(seed, size), i * size));
+  const eps = guidedEps(await loader.session(unet.path), spec, embeddings, recipe.guidanceScale, prof.unet, seeds.length);
   const beforeStep = async (index: number, t: number): Promise<void> => {
     await yieldToEvents(opts);
     opts.onStep?.({ index, total: recipe.timesteps.length, t });
   };
   const x0 = await prof.sampling((model) => runSampler(recipe, model, xT, alphasCumprod), eps, beforeStep);
   await yieldToEvents(opts);
-  const image = await prof.stage('decode', 'decode', async () => decodeLatents(await loader.session(spec.vaeDecoder), spec, x0, prof.vae));
-
-  return {
+  const images = await prof.stage('decode', 'decode', async () => decodeLatents(await loader.session(spec.vaeDecoder), spec, x0, prof.vae, seeds.length));
+  prof.batchOf(seeds.length);
+  const measured = prof.finish();
+  return images.map((image) => ({
     image,
-    ...prof.finish(),
+    ...measured,
     tokenCount: tokens.cond.tokenCount,
     truncated: tokens.cond.truncated,
     unetId: unet.id,
     recipe: describeRecipe(recipe),
     noiseCorrection: recipe.sampler === 'ddim' && recipe.noiseCorrection,
-  };
+  }));
 }
 
 /** The UNet and recipe that serve `params`. */

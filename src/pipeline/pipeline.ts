@@ -8,16 +8,17 @@ import type { BackendInfo } from './backend';
 import { describeRecipe, type BundleSpec, type Recipe, type UnetSpec } from './bundle';
 import { alphasCumprod } from './ddim';
 import type { FileIo } from './files';
-import { generate, resolveUnet } from './generate';
+import { generate, generateGrid, resolveUnet } from './generate';
 import { Loader } from './loader';
 import type { Runtime } from './runtime';
-import type { BundleSummary, GenerateOutput, GenerateParams, RunOptions } from './types';
+import type { BundleSummary, GenerateOutput, GenerateParams, GridOutput, RunOptions } from './types';
 
 export type {
   BundleSummary,
   GenerateOutput,
   GenerateParams,
   GenerateProfile,
+  GridOutput,
   LoadProgress,
   RunOptions,
   Stage,
@@ -89,5 +90,10 @@ export class Pipeline {
 
   generate(params: GenerateParams, opts: RunOptions = {}): Promise<GenerateOutput> {
     return generate(this.loader, this.ac, params, opts);
+  }
+
+  /** One image per seed of `params` (whose own seed is ignored); batched where the graphs allow it. */
+  generateGrid(params: GenerateParams, seeds: readonly number[], opts: RunOptions = {}): Promise<GridOutput> {
+    return generateGrid(this.loader, this.ac, params, seeds, opts);
   }
 }

@@ -28,6 +28,8 @@ export class Profiler {
   private readonly unetMs: number[] = [];
   private vaeMs = 0;
   private schedulerMs = 0;
+  private embeddingCacheHit = false;
+  private batch = 1;
 
   /** `signal` is checked as each stage starts, so an abort stops the run at the next stage boundary. */
   constructor(private readonly signal: AbortSignal | undefined) {}
@@ -90,6 +92,17 @@ export class Profiler {
     return x0;
   }
 
+  /** The prompt's embedding came from the cache: said in the profile, and in the encode row a person reads. */
+  embeddingFromCache(): void {
+    this.embeddingCacheHit = true;
+    for (const t of this.timings) if (t.stage === 'encode') t.label = 'encode (cached)';
+  }
+
+  /** This run's model calls make `images` images together (a batched seed grid). */
+  batchOf(images: number): void {
+    this.batch = images;
+  }
+
   /** The rows and the breakdown so far; totalMs ends now. */
   finish(): { timings: StageTiming[]; profile: GenerateProfile } {
     const unetRunMs = this.unetMs.reduce((a, b) => a + b, 0);
@@ -102,6 +115,8 @@ export class Profiler {
         unetRunMs: [...this.unetMs],
         vaeRunMs: this.vaeMs,
         schedulerMs: this.schedulerMs,
+        embeddingCacheHit: this.embeddingCacheHit,
+        batch: this.batch,
       },
     };
   }

@@ -31,6 +31,20 @@ export function closedVocabularyText(prompt: string, vocabulary: Vocabulary): st
   return check.words.join(' ');
 }
 
+/**
+ * Why `prompt` is not yet one the model reads (unknown words, punctuation only, words out of the grammar's
+ * order, or a prompt that stops short), as closedVocabularyText would say it but without its examples; null
+ * when it is one. Live mode asks this at each pause in typing, so that it never draws a prompt still being typed.
+ */
+export function promptProblem(prompt: string, vocabulary: Vocabulary): string | null {
+  const check = checkVocabulary(prompt, vocabulary.words);
+  if (!check.ok) return vocabularyMessage(check);
+  if (check.words.length === 0) return 'The prompt has no words, only punctuation.';
+  if (!vocabulary.grammar) return null;
+  const parsed = checkGrammar(check.words, vocabulary.grammar);
+  return parsed.ok ? null : parsed.message;
+}
+
 export interface PromptHelp {
   /** completions of the word being typed, or else the words that may follow the prompt */
   suggestions: string[];

@@ -57,6 +57,16 @@ export interface GenerateProfile {
   vaeRunMs: number;
   /** the sampler's own arithmetic between ε-model calls */
   schedulerMs: number;
+  /** the prompt's text embedding came from the embedding cache (textEncoderRunMs is then the empty prompt's, or 0); absent in records of older versions */
+  embeddingCacheHit?: boolean;
+  /** images made by the same model calls (a batched seed grid): every figure here is theirs together; absent: 1 */
+  batch?: number;
+}
+
+/** A seed grid: one image per seed, in one batched run when the graphs take a batch, else one run per seed. */
+export interface GridOutput {
+  images: GenerateOutput[];
+  batched: boolean;
 }
 
 export interface GenerateOutput {

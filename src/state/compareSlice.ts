@@ -62,6 +62,7 @@ export const createCompareSlice =
       startCompare: () => {
         const { load, engine } = { load: get().load, engine: deps.engine };
         if (load.kind !== 'ready' || !engine) return;
+        get().stopLive();
         const entries = compareVariants(load.summary, get().noiseCorrection);
         const sides = { compareLeft: 0, compareRight: Math.max(0, entries.length - 1) };
         const r = get().formRequest();

@@ -31,6 +31,7 @@ export interface FormSlice {
   modelFromLink: boolean;
   /** why the form's model changed by itself after a bundle loaded */
   modelNotice: string | null;
+  /** the user's edit (typing, a suggestion): live mode follows it */
   setPrompt: (prompt: string) => void;
   setSteps: (steps: number) => void;
   setSeedText: (seed: string) => void;
@@ -61,7 +62,10 @@ export const createFormSlice: SliceCreator<FormSlice> = (set, get) => ({
   autoGenerate: false,
   modelFromLink: false,
   modelNotice: null,
-  setPrompt: (prompt) => set({ prompt }),
+  setPrompt: (prompt) => {
+    set({ prompt });
+    get().promptEdited();
+  },
   setSteps: (steps) => {
     if (isStepCount(steps)) set({ steps, modelNotice: null });
   },
@@ -102,10 +106,12 @@ export const createFormSlice: SliceCreator<FormSlice> = (set, get) => ({
   },
   requestGenerate: () => {
     if (!get().modelReady) return;
-    // Generate (button or Enter) while the comparison is shown re-runs the comparison with the form's request
-    if (get().view === 'compare') {
+    // Generate (button or Enter) while the comparison or the seed grid is shown re-runs it with the form's request
+    const { view } = get();
+    if (view === 'compare' || view === 'grid') {
       set({ autoGenerate: false });
-      get().startCompare();
+      if (view === 'compare') get().startCompare();
+      else get().startGrid();
       return;
     }
     const r = get().formRequest();

@@ -17,12 +17,18 @@ export interface GeneratedImage {
 
 export type GenerationStatus = 'idle' | 'running' | 'done' | 'error';
 
+/** A run the user asked for (Generate, Enter, a link, an example) or one live mode started after a pause in typing. */
+export type RunKind = 'chosen' | 'live';
+
 export interface GenerationSlice {
   status: GenerationStatus;
   current: GeneratedImage | null;
   error: WorkerError | null;
   step: StepProgress | null;
-  startGeneration: (request: GenerateRequest) => void;
+  /** the kind of the last run started (what `status` is about) */
+  runKind: RunKind;
+  /** a live run's image is shown but joins the history only once the user stays on it (liveSlice) */
+  startGeneration: (request: GenerateRequest, kind?: RunKind) => void;
   cancelGeneration: () => void;
   showInputError: (message: string) => void;
 }
@@ -48,6 +54,7 @@ export const createGenerationSlice =
       current: null,
       error: null,
       step: null,
+      runKind: 'chosen',
       showInputError: (message) => set({ status: 'error', error: { kind: 'input', message } }),
       // Stopped for the page at once: whatever the worker still sends for the job (an image it finished before it
       // read the cancel) is dropped.
@@ -57,11 +64,12 @@ export const createGenerationSlice =
         jobId = null;
         set({ status: 'idle', step: null });
       },
-      startGeneration: (req) => {
+      startGeneration: (req, kind = 'chosen') => {
         const engine = deps.engine;
         if (!engine) return;
-        const { backendPref } = get();
-        set({ status: 'running', error: null, step: null });
+        // a pending live run would replace this run's image with a 1-step one
+        if (kind === 'chosen') get().stopLive();
+        set({ status: 'running', error: null, step: null, runKind: kind });
         const job = engine.generate(req.prompt, req.seed, [req.variant], {
           onStep: (_v, step) => {
             if (jobId === job.id) set({ step });
@@ -73,7 +81,8 @@ export const createGenerationSlice =
             get().noteUnetWorks(output.unetId);
             const image = newImage(get(), req, output);
             set({ current: image });
-            get().addToHistory(image);
+            if (kind === 'live') get().liveShown(image);
+            else get().addToHistory(image);
           },
         });
         jobId = job.id;
@@ -86,11 +95,12 @@ export const createGenerationSlice =
             // The URL names the image on screen. Not at the click: history.replaceState costs the browser's
             // main thread ~10 ms right when the worker starts, which made flash-1 ~1.25× slower (BENCH_FIXES.md).
             const shown = get().current;
-            if (shown) deps.setSearch(imageSearch(shown, backendPref));
+            if (shown) deps.setSearch(imageSearch(shown, get().backendPref, get().livePref));
           } else {
             get().noteFileError(r.error, req.variant);
             set({ status: r.error.kind === 'cancelled' ? 'idle' : 'error', error: r.error.kind === 'cancelled' ? null : r.error, step: null });
           }
+          if (kind === 'chosen') get().resumeLive();
         });
       },
     };

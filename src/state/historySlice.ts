@@ -16,13 +16,17 @@ export interface HistorySlice {
   addToHistory: (image: GeneratedImage) => void;
   /** shows a past image, restores the form that made it and puts its link in the address bar */
   showFromHistory: (key: string) => void;
+  /** the same for any image made earlier (a seed grid's tile): any run still going is stopped */
+  showImage: (image: GeneratedImage) => void;
   clearHistory: () => void;
   /** the history kept by an earlier visit, behind anything this page already made */
   loadHistory: () => Promise<void>;
 }
 
-/** The request fields that decide the pixels (the backend aside, which changes them only slightly). */
-export function sameRequest(a: GeneratedImage, b: GeneratedImage): boolean {
+/** What an image was made from: the fields that decide its pixels (the backend aside, which changes them only slightly). */
+export type ImageRequest = Pick<GeneratedImage, 'bundle' | 'prompt' | 'seed' | 'variant'>;
+
+export function sameRequest(a: ImageRequest, b: ImageRequest): boolean {
   return (
     a.bundle === b.bundle &&
     a.prompt === b.prompt &&
@@ -81,11 +85,15 @@ export const createHistorySlice =
       },
       showFromHistory: (key) => {
         const image = get().history.find((h) => h.key === key);
-        if (!image) return;
-        // a run still going would otherwise replace the image chosen here when it lands, and a comparison
-        // would keep the worker busy for a view no longer shown
+        if (image) get().showImage(image);
+      },
+      showImage: (image) => {
+        // a run still going would otherwise replace the image chosen here when it lands, and a comparison or a
+        // grid would keep the worker busy for a view no longer shown; a pending live run would replace it too
         get().cancelGeneration();
         get().cancelCompare();
+        get().cancelGrid();
+        get().stopLive();
         set({
           current: image,
           view: 'single',
@@ -95,9 +103,10 @@ export const createHistorySlice =
           model: image.variant.model,
           noiseCorrection: image.variant.noiseCorrection,
           status: 'done',
+          runKind: 'chosen',
           error: null,
         });
-        deps.setSearch(imageSearch(image, get().backendPref));
+        deps.setSearch(imageSearch(image, get().backendPref, get().livePref));
       },
       clearHistory: () => {
         clears += 1;

@@ -4,8 +4,10 @@ import { createBackendSlice } from './backendSlice';
 import { createCompareSlice } from './compareSlice';
 import { createFormSlice } from './formSlice';
 import { createGenerationSlice } from './generationSlice';
+import { createGridSlice } from './gridSlice';
 import { createHistorySlice } from './historySlice';
 import { createLinkSlice } from './linkSlice';
+import { createLiveSlice } from './liveSlice';
 import { createModelSlice } from './modelSlice';
 import type { AppState, StoreDeps } from './types';
 import { createViewSlice } from './viewSlice';
@@ -22,6 +24,8 @@ export function createAppStore(deps: StoreDeps = noDeps): StoreApi<AppState> {
     ...createGenerationSlice(deps)(...a),
     ...createHistorySlice(deps)(...a),
     ...createCompareSlice(deps)(...a),
+    ...createGridSlice(deps)(...a),
+    ...createLiveSlice(deps)(...a),
     ...createViewSlice(...a),
     ...createLinkSlice(...a),
   }));

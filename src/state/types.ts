@@ -4,13 +4,24 @@ import type { BackendSlice } from './backendSlice';
 import type { CompareSlice } from './compareSlice';
 import type { FormSlice } from './formSlice';
 import type { GenerationSlice } from './generationSlice';
+import type { GridSlice } from './gridSlice';
 import type { HistorySlice } from './historySlice';
 import type { HistoryStore } from './historyStore';
 import type { LinkSlice } from './linkSlice';
+import type { LiveSlice } from './liveSlice';
 import type { ModelSlice } from './modelSlice';
 import type { ViewSlice } from './viewSlice';
 
-export type AppState = FormSlice & BackendSlice & ModelSlice & GenerationSlice & HistorySlice & CompareSlice & ViewSlice & LinkSlice;
+export type AppState = FormSlice &
+  BackendSlice &
+  ModelSlice &
+  GenerationSlice &
+  HistorySlice &
+  CompareSlice &
+  GridSlice &
+  LiveSlice &
+  ViewSlice &
+  LinkSlice;
 
 /** A slice sees (and may set) the whole state but contributes only its own part. */
 export type SliceCreator<T> = StateCreator<AppState, [], [], T>;

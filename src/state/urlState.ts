@@ -1,6 +1,6 @@
 /**
  * The part of the app state a link carries, so a shared URL reproduces an image: prompt, seed, steps,
- * model, noise correction, and which bundle (and backend, when forced). Unknown or malformed values are
+ * model, noise correction, and which bundle (and backend and live mode, when the user chose them). Unknown or malformed values are
  * dropped here; the seed stays text so a bad one is shown to the user and explained, not silently fixed.
  * `made` is the backend the linked image was made on: a record, not a preference (pixels differ slightly
  * across backends, so the page that opens the link can say why its image may not match).
@@ -22,6 +22,8 @@ export interface UrlState {
   nc?: boolean;
   bundle?: string;
   backend?: BackendPreference;
+  /** live mode as the user set it (absent: the page's default) */
+  live?: boolean;
   made?: MadeOn;
 }
 
@@ -44,6 +46,8 @@ export function parseUrlState(search: string): UrlState {
   if (bundle !== null && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(bundle)) out.bundle = bundle;
   const backend = q.get('backend');
   if (isBackendPreference(backend) && backend !== 'auto') out.backend = backend;
+  const live = q.get('live');
+  if (live === '1' || live === '0') out.live = live === '1';
   const made = q.get('made');
   if (made === 'wasm' || made === 'webgpu') out.made = made;
   return out;
@@ -59,6 +63,7 @@ export function toSearch(s: UrlState): string {
   if (s.nc !== undefined) q.set('nc', s.nc ? '1' : '0');
   if (s.bundle !== undefined) q.set('bundle', s.bundle);
   if (s.backend !== undefined && s.backend !== 'auto') q.set('backend', s.backend);
+  if (s.live !== undefined) q.set('live', s.live ? '1' : '0');
   if (s.made !== undefined) q.set('made', s.made);
   const str = q.toString();
   return str ? `?${str}` : '';
@@ -76,8 +81,8 @@ export function madeOn(label: string): MadeOn {
   return label === BACKEND_NAMES.webgpu ? 'webgpu' : 'wasm';
 }
 
-/** The link that reproduces `image` (with the user's forced backend, if any, kept as it is). */
-export function imageSearch(image: GeneratedImage, backendPref: BackendPreference): string {
+/** The link that reproduces `image` (with the user's forced backend and live mode choice, if any, kept as they are). */
+export function imageSearch(image: GeneratedImage, backendPref: BackendPreference, livePref: boolean | null = null): string {
   return toSearch({
     prompt: image.prompt,
     seed: String(image.seed),
@@ -86,6 +91,7 @@ export function imageSearch(image: GeneratedImage, backendPref: BackendPreferenc
     nc: image.variant.noiseCorrection,
     bundle: image.bundle === '' ? undefined : image.bundle,
     backend: backendPref,
+    live: livePref ?? undefined,
     made: madeOn(image.backend),
   });
 }

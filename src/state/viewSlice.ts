@@ -1,6 +1,6 @@
 import type { SliceCreator } from './types';
 
-export type View = 'single' | 'compare';
+export type View = 'single' | 'compare' | 'grid';
 export type Smoothing = 'smooth' | 'pixelated';
 
 export interface ViewSlice {

@@ -3,6 +3,7 @@ import { wasmThreads, type GpuLike } from '../pipeline/backend';
 import { appStore, useAppStore } from '../state/store';
 import { parseUrlState } from '../state/urlState';
 import { ComparePanel } from './ComparePanel';
+import { GridPanel } from './GridPanel';
 import { HistoryStrip } from './HistoryStrip';
 import { ImagePanel } from './ImagePanel';
 import { LoadBar } from './LoadBar';
@@ -27,6 +28,7 @@ function start(): void {
   s.applyUrlState(url);
   s.setOpenedLink(url);
   if (url.backend) appStore.api.setState({ backendPref: url.backend });
+  if (url.live !== undefined) appStore.api.setState({ livePref: url.live });
   void s.loadHistory();
   void s.detectBackend(navigatorGpu(), wasmThreads(window.crossOriginIsolated, navigator.hardwareConcurrency));
   void s.loadModelIndex(window.fetch.bind(window), url.bundle);
@@ -54,7 +56,7 @@ export function App() {
             <SettingsBar />
           </details>
         </div>
-        <div className="output">{view === 'compare' ? <ComparePanel /> : <ImagePanel />}</div>
+        <div className="output">{view === 'compare' ? <ComparePanel /> : view === 'grid' ? <GridPanel /> : <ImagePanel />}</div>
         <HistoryStrip />
       </div>
       <footer className="footer">

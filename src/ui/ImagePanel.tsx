@@ -3,6 +3,7 @@ import type { GeneratedImage } from '../state/generationSlice';
 import { useAppStore } from '../state/store';
 import { BusyBar } from './BusyBar';
 import { ErrorBanner } from './ErrorBanner';
+import { LiveNote } from './LiveNote';
 import { PixelCanvas } from './PixelCanvas';
 import { recordPaint } from './perfLog';
 import { BackendNote, RevealOnDone } from './ResultExtras';
@@ -37,6 +38,7 @@ export function ImagePanel() {
         {status === 'running' && <BusyBar />}
         <RevealOnDone />
       </div>
+      <LiveNote />
       <ErrorBanner error={error} />
       {previous && (
         <p className="previous-note" data-testid="previous-note">

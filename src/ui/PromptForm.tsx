@@ -8,6 +8,7 @@ import { PromptHelp } from './PromptHelp';
 import { SeedField } from './SeedField';
 import { Segmented } from './Segmented';
 import { useDelayedFlag } from './useDelayedFlag';
+import { ViewButtons } from './ViewButtons';
 
 const ABSENT = 'not in this bundle';
 
@@ -30,12 +31,13 @@ export function PromptForm() {
   const model = useAppStore((s) => s.model);
   const nc = useAppStore((s) => s.noiseCorrection);
   const ready = useAppStore((s) => s.modelReady);
-  // the label changes only for runs longer than the busy bar's delay: a repaint mid-run costs the worker CPU
-  const running = useDelayedFlag(useAppStore((s) => s.status === 'running'), BUSY_DELAY_MS);
+  // the label changes only for runs longer than the busy bar's delay (a repaint mid-run costs the worker CPU), and
+  // not for live runs, which come and go with the typing
+  const running = useDelayedFlag(useAppStore((s) => s.status === 'running' && s.runKind === 'chosen'), BUSY_DELAY_MS);
   const unets = useAppStore((s) => (s.load.kind === 'ready' ? s.load.summary.unets : null));
   const notice = useAppStore((s) => s.modelNotice);
   const offered = options(unets);
-  const { setPrompt, setSteps, setModel, setNoiseCorrection, requestGenerate, startCompare } = appStore.getState();
+  const { setPrompt, setSteps, setModel, setNoiseCorrection, requestGenerate } = appStore.getState();
 
   const onSubmit = (e: FormEvent<HTMLFormElement>): void => {
     e.preventDefault();
@@ -68,9 +70,7 @@ export function PromptForm() {
           <span>Noise correction</span>
         </label>
         <SeedField />
-        <button type="button" className="secondary" disabled={!ready} onClick={startCompare}>
-          Compare steps
-        </button>
+        <ViewButtons />
       </div>
       {notice && (
         <p className="notice" data-testid="model-notice">

@@ -14,10 +14,11 @@ function fullyVisible(el: Element): boolean {
 /**
  * Placed inside the image frame: when a new image is shown on a narrow screen and the frame is not fully in
  * view, scrolls the frame into view. A wide screen shows the image beside the form, so its scroll is left alone.
+ * A live image is not scrolled to: it comes while the user types in the prompt above.
  */
 export function RevealOnDone() {
   const anchor = useRef<HTMLSpanElement>(null);
-  const shownKey = useAppStore((s) => (s.status === 'done' ? s.current?.key : undefined));
+  const shownKey = useAppStore((s) => (s.status === 'done' && s.runKind === 'chosen' ? s.current?.key : undefined));
   useEffect(() => {
     const frame = anchor.current?.parentElement;
     if (!shownKey || !frame || !window.matchMedia(NARROW).matches || fullyVisible(frame)) return;

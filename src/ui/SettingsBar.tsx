@@ -1,5 +1,6 @@
 import { BACKEND_PREFERENCES, type BackendPreference } from '../pipeline/backend';
 import { appStore, useAppStore } from '../state/store';
+import { LiveToggle } from './LiveToggle';
 import { Segmented } from './Segmented';
 
 const backendLabels: Record<BackendPreference, string> = { auto: 'Auto', webgpu: 'WebGPU', wasm: 'WASM' };
@@ -23,6 +24,7 @@ export function SettingsBar() {
         <span className="option-label">Upscaling</span>
         <Segmented name="smoothing" label="Upscaling" value={smoothing} options={smoothOptions} onChange={setSmoothing} />
       </div>
+      <LiveToggle />
     </div>
   );
 }

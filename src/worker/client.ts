@@ -5,7 +5,7 @@
 
 import type { BackendInfo, BackendPreference } from '../pipeline/backend';
 import type { GenerateOutput, LoadProgress, StepProgress } from '../pipeline/pipeline';
-import type { GenerateDone, LoadDone, Variant, WorkerError, WorkerEvent, WorkerRequest } from './protocol';
+import type { GenerateDone, GridDone, LoadDone, Variant, WorkerError, WorkerEvent, WorkerRequest } from './protocol';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: WorkerError };
 
@@ -15,6 +15,7 @@ export interface LoadHandlers {
 }
 
 export interface GenerateHandlers {
+  /** `variant`: the image's index in the request (a comparison's variant, a grid's seed) */
   onImage?: (variant: number, output: GenerateOutput) => void;
   /** a comparison's variant that failed on its own; the others still come */
   onVariantError?: (variant: number, error: WorkerError) => void;
@@ -26,6 +27,8 @@ export interface GenerateHandlers {
 export interface Engine {
   load(bundleUrl: string, backend: BackendPreference, warm: Variant, handlers?: LoadHandlers): { id: number; done: Promise<Result<LoadDone>> };
   generate(prompt: string, seed: number, variants: Variant[], handlers?: GenerateHandlers): { id: number; done: Promise<Result<GenerateDone>> };
+  /** one image per seed (the seed grid); a newer generate or grid supersedes it, as it does them */
+  grid(prompt: string, seeds: number[], variant: Variant, handlers?: GenerateHandlers): { id: number; done: Promise<Result<GridDone>> };
   cancel(id: number): void;
   loseDevice(): Promise<Result<{ done: boolean }>>;
 }
@@ -135,6 +138,14 @@ export class InferenceClient implements Engine {
       { type: 'generate', prompt, seed, variants },
       (e) => generateEvent(e, h),
       (r) => (r.ok ? (r.request === 'generate' ? { ok: true, value: r.value } : unexpected(r.request)) : { ok: false, error: r.error }),
+    );
+  }
+
+  grid(prompt: string, seeds: number[], variant: Variant, h: GenerateHandlers = {}): { id: number; done: Promise<Result<GridDone>> } {
+    return this.send<GridDone>(
+      { type: 'grid', prompt, seeds, variant },
+      (e) => generateEvent(e, h),
+      (r) => (r.ok ? (r.request === 'grid' ? { ok: true, value: r.value } : unexpected(r.request)) : { ok: false, error: r.error }),
     );
   }
 

@@ -12,7 +12,7 @@ import { BundleFormatError } from '../pipeline/bundle';
 import { openBundle } from '../pipeline/openBundle';
 import { createOrtRuntime, loadOrt } from '../pipeline/ort';
 import { ORT_WASM_BASE } from '../pipeline/ortEnv';
-import { Pipeline, type GenerateOutput, type GenerateParams } from '../pipeline/pipeline';
+import { Pipeline, type GenerateOutput, type GenerateParams, type GridOutput } from '../pipeline/pipeline';
 import type { Runtime } from '../pipeline/runtime';
 import { availableChoice } from '../pipeline/variants';
 import { toWorkerError, type EngineCallbacks, type HostEngine } from './host';
@@ -98,17 +98,26 @@ export class WorkerEngine implements HostEngine {
     return { bundle: pipeline.summary(), backend: pipeline.backend, ms: performance.now() - t0, unetFailures };
   }
 
-  async generate(params: GenerateParams, cb: EngineCallbacks): Promise<GenerateOutput> {
+  generate(params: GenerateParams, cb: EngineCallbacks): Promise<GenerateOutput> {
+    return this.run((p) => p.generate(params, cb), cb);
+  }
+
+  generateGrid(params: GenerateParams, seeds: readonly number[], cb: EngineCallbacks): Promise<GridOutput> {
+    return this.run((p) => p.generateGrid(params, seeds, cb), cb);
+  }
+
+  /** `job` on the loaded pipeline; a WebGPU failure moves it to WASM and `job` runs once more there. */
+  private async run<T>(job: (p: Pipeline) => Promise<T>, cb: EngineCallbacks): Promise<T> {
     const pipeline = this.pipeline;
     if (!pipeline) throw new InputError('No model is loaded yet.');
     if (this.lostReason && pipeline.backend.kind === 'webgpu') await this.fallBack(pipeline, this.lostReason, cb);
     try {
-      return await pipeline.generate(params, cb);
+      return await job(pipeline);
     } catch (err) {
       if (pipeline.backend.kind !== 'webgpu' || isUserOrFileError(err)) throw err;
       const reason = this.lostReason ?? `WebGPU failed (${err instanceof Error ? err.message : String(err)})`;
       await this.fallBack(pipeline, reason, cb);
-      return pipeline.generate(params, cb);
+      return job(pipeline);
     }
   }
 

@@ -1,16 +1,16 @@
 /**
  * The worker side of the protocol: one job at a time, each with its own AbortController.
- * Latest wins: a new generate aborts the running generate (it stops between UNet steps) and replaces any
- * queued one, so rapid clicks never pile up; a new load aborts whatever runs and drops everything queued.
- * A generate that arrives during a load waits for it. A comparison (several variants) goes on past a variant
- * whose file or model fails, reporting it with a `variant-error` event.
+ * Latest wins: a new generate or grid aborts the running generate or grid (it stops between UNet steps) and
+ * replaces any queued one, so rapid clicks and live typing never pile up; a new load aborts whatever runs and
+ * drops everything queued. A generate that arrives during a load waits for it. A comparison (several variants)
+ * goes on past a variant whose file or model fails, reporting it with a `variant-error` event.
  */
 
 import type { BackendInfo, BackendPreference } from '../pipeline/backend';
 import { BundleFormatError } from '../pipeline/bundle';
 import { InputError, isAbortError, ModelError, VocabularyError } from '../pipeline/errors';
 import { BundleFileError } from '../pipeline/files';
-import type { GenerateOutput, GenerateParams, LoadProgress, StepProgress } from '../pipeline/pipeline';
+import type { GenerateOutput, GenerateParams, GridOutput, LoadProgress, StepProgress } from '../pipeline/pipeline';
 import type { LoadDone, Variant, WorkerError, WorkerEvent, WorkerRequest } from './protocol';
 
 export interface EngineCallbacks {
@@ -26,12 +26,17 @@ export interface EngineCallbacks {
 export interface HostEngine {
   load(bundleUrl: string, backend: BackendPreference, cb: EngineCallbacks, warm: Variant): Promise<LoadDone>;
   generate(params: GenerateParams, cb: EngineCallbacks): Promise<GenerateOutput>;
+  /** one image per seed; `params.seed` is not used */
+  generateGrid(params: GenerateParams, seeds: readonly number[], cb: EngineCallbacks): Promise<GridOutput>;
   loseDevice(): Promise<boolean>;
 }
 
 export type Post = (event: WorkerEvent, transfer?: Transferable[]) => void;
 
-type Job = Extract<WorkerRequest, { type: 'load' | 'generate' }>;
+type Job = Extract<WorkerRequest, { type: 'load' | 'generate' | 'grid' }>;
+
+/** The jobs that make images: a newer one supersedes them. */
+const makesImages = (j: Job): boolean => j.type === 'generate' || j.type === 'grid';
 
 export function toWorkerError(err: unknown): WorkerError {
   if (isAbortError(err)) return { kind: 'cancelled', message: 'Cancelled.' };
@@ -100,8 +105,9 @@ export class InferenceHost {
         this.queue.push(req);
         break;
       case 'generate':
-        if (this.current?.job.type === 'generate') this.current.ctrl.abort('Superseded by a newer request.');
-        this.dropQueued((j) => j.type === 'generate', 'Superseded by a newer request.');
+      case 'grid':
+        if (this.current && makesImages(this.current.job)) this.current.ctrl.abort('Superseded by a newer request.');
+        this.dropQueued(makesImages, 'Superseded by a newer request.');
         this.queue.push(req);
         break;
       case 'cancel': {
@@ -192,6 +198,14 @@ export class InferenceHost {
             images++;
           }
           this.post({ id: job.id, type: 'result', request: 'generate', ok: true, value: { images } });
+          break;
+        }
+        case 'grid': {
+          const params = { prompt: job.prompt, seed: job.seeds[0] ?? 0, ...job.variant };
+          const grid = await this.engine.generateGrid(params, job.seeds, this.callbacks(job.id, signal, () => 0));
+          signal.throwIfAborted();
+          grid.images.forEach((output, i) => this.post({ id: job.id, type: 'image', variant: i, output }, [output.image.data.buffer]));
+          this.post({ id: job.id, type: 'result', request: 'grid', ok: true, value: { images: grid.images.length, batched: grid.batched } });
           break;
         }
         default: {

@@ -16,8 +16,10 @@ export interface Variant {
 export type WorkerRequest =
   /** `warm`: the variant whose UNet is loaded with the shared parts (others load when first used) */
   | { id: number; type: 'load'; bundleUrl: string; backend: BackendPreference; warm: Variant }
-  /** one job, several images (the step comparison); a newer generate supersedes it */
+  /** one job, several images (the step comparison); a newer generate or grid supersedes it */
   | { id: number; type: 'generate'; prompt: string; seed: number; variants: Variant[] }
+  /** one image per seed of one prompt and variant (the seed grid), batched where the graphs allow; superseded as a generate is */
+  | { id: number; type: 'grid'; prompt: string; seeds: number[]; variant: Variant }
   | { id: number; type: 'cancel'; target: number }
   /** diagnostics for tests (?debug): destroy the WebGPU device as a driver reset would */
   | { id: number; type: 'debug'; action: 'lose-device' };
@@ -49,9 +51,16 @@ export interface GenerateDone {
   images: number;
 }
 
+export interface GridDone {
+  images: number;
+  /** false: the graphs fix their batch at 1, so the seeds ran one after another */
+  batched: boolean;
+}
+
 export type WorkerResult =
   | { id: number; type: 'result'; request: 'load'; ok: true; value: LoadDone }
   | { id: number; type: 'result'; request: 'generate'; ok: true; value: GenerateDone }
+  | { id: number; type: 'result'; request: 'grid'; ok: true; value: GridDone }
   | { id: number; type: 'result'; request: 'cancel'; ok: true; value: { cancelled: boolean } }
   | { id: number; type: 'result'; request: 'debug'; ok: true; value: { done: boolean } }
   | { id: number; type: 'result'; request: WorkerRequest['type']; ok: false; error: WorkerError };
@@ -59,6 +68,7 @@ export type WorkerResult =
 export type WorkerEvent =
   | { id: number; type: 'progress'; progress: LoadProgress }
   | { id: number; type: 'step'; variant: number; step: StepProgress }
+  /** `variant`: the image's index in its job (a comparison's variant, a grid's seed) */
   | { id: number; type: 'image'; variant: number; output: GenerateOutput }
   /** one variant of a comparison failed (its file or model); the job goes on with the others */
   | { id: number; type: 'variant-error'; variant: number; error: WorkerError }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BackendInfo } from '../../src/pipeline/backend';
 import { BundleFileError } from '../../src/pipeline/files';
-import type { GenerateOutput, GenerateParams } from '../../src/pipeline/pipeline';
+import type { GenerateOutput, GenerateParams, GridOutput } from '../../src/pipeline/pipeline';
 import { InferenceClient, type WorkerLike } from '../../src/worker/client';
 import { InferenceHost, yieldToEventLoop, type EngineCallbacks, type HostEngine } from '../../src/worker/host';
 import { VocabularyError } from '../../src/pipeline/errors';
@@ -36,6 +36,11 @@ class FakeEngine implements HostEngine {
     }
     cb.signal.throwIfAborted();
     return { image: { width: 1, height: 1, data: new Uint8ClampedArray(4) }, timings: [], profile: noProfile, tokenCount: 3, truncated: false, unetId: `flash-${p.steps}`, recipe: 'DDIM', noiseCorrection: true };
+  }
+  async generateGrid(p: GenerateParams, seeds: readonly number[], cb: EngineCallbacks): Promise<GridOutput> {
+    const images: GenerateOutput[] = [];
+    for (const seed of seeds) images.push(await this.generate({ ...p, seed }, cb));
+    return { images, batched: false };
   }
   async loseDevice(): Promise<boolean> {
     return false;

@@ -67,13 +67,13 @@ describe('encodePrompt', () => {
       return Float32Array.from(ids, Number);
     }, 'last_hidden_state');
 
-  it('puts the empty prompt first and encodes it once per text encoder session', async () => {
+  it('puts the empty prompt first and encodes it once per text encoder session; the prompt comes from the cache the second time', async () => {
     const { session, batches } = textEncoder();
     const both = { cond: tokens([5, 6]), uncond: tokens([1, 2]) };
     const first = await encodePrompt(session, both, 2, noMeter);
-    expect(first).toEqual({ data: Float32Array.from([1, 2, 5, 6]), rows: 2 });
-    await encodePrompt(session, both, 2, noMeter);
-    expect(batches).toHaveLength(3);
+    expect(first).toEqual({ data: Float32Array.from([1, 2, 5, 6]), rows: 2, cached: false });
+    expect(await encodePrompt(session, both, 2, noMeter)).toEqual({ data: Float32Array.from([1, 2, 5, 6]), rows: 2, cached: true });
+    expect(batches).toHaveLength(2);
     const other = textEncoder();
     await encodePrompt(other.session, both, 2, noMeter);
     expect(other.batches).toHaveLength(2);
@@ -81,6 +81,6 @@ describe('encodePrompt', () => {
 
   it('without CFG encodes the prompt alone', async () => {
     const { session } = textEncoder();
-    expect(await encodePrompt(session, { cond: tokens([5, 6]), uncond: null }, 2, noMeter)).toEqual({ data: Float32Array.from([5, 6]), rows: 1 });
+    expect(await encodePrompt(session, { cond: tokens([5, 6]), uncond: null }, 2, noMeter)).toEqual({ data: Float32Array.from([5, 6]), rows: 1, cached: false });
   });
 });

@@ -6,7 +6,7 @@ import { HISTORY_LIMIT } from '../../src/state/historySlice';
 import { createAppStore } from '../../src/state/store';
 import { parseUrlState, toSearch, type UrlState } from '../../src/state/urlState';
 import type { Engine, GenerateHandlers, Result } from '../../src/worker/client';
-import type { GenerateDone, LoadDone, Variant } from '../../src/worker/protocol';
+import type { GenerateDone, GridDone, LoadDone, Variant } from '../../src/worker/protocol';
 
 const wasm: BackendInfo = { kind: 'wasm', reason: 'test', threads: 1 };
 const summary: BundleSummary = {
@@ -54,6 +54,13 @@ function fakeEngine(bundle: BundleSummary = summary): Engine & { generated: Vari
       const done = Promise.resolve().then((): Result<GenerateDone> => {
         variants.forEach((v, i) => h.onImage?.(i, output(v)));
         return { ok: true, value: { images: variants.length } };
+      });
+      return { id: ++id, done };
+    },
+    grid: (_p, seeds, variant, h: GenerateHandlers = {}) => {
+      const done = Promise.resolve().then((): Result<GridDone> => {
+        seeds.forEach((_s, i) => h.onImage?.(i, output(variant)));
+        return { ok: true, value: { images: seeds.length, batched: true } };
       });
       return { id: ++id, done };
     },
