@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EmbeddingCache } from '../../src/pipeline/embeddingCache';
 import { encodePrompt } from '../../src/pipeline/modelCalls';
-import { openBundle } from '../../src/pipeline/openBundle';
-import { Pipeline, type GenerateParams } from '../../src/pipeline/pipeline';
 import type { ModelSession, TensorValue } from '../../src/pipeline/runtime';
-import { BASE, nodeIo } from './helpers/nodeIo';
-import { nodeRuntime } from './helpers/nodeRuntime';
 
 const hidden = (v: number): Float32Array => Float32Array.from([v, v]);
 const noMeter = (): void => undefined;
@@ -60,28 +56,5 @@ describe('EmbeddingCache', () => {
     expect(await encodePrompt(session, tokens([7, 8]), 2, noMeter, cache)).toMatchObject({ cached: false });
     expect(await encodePrompt(session, tokens([5, 6]), 2, noMeter, cache)).toMatchObject({ cached: false });
     expect(runs).toBe(3);
-  });
-});
-
-describe('the embedding cache in generations (tiny-bundle on onnxruntime-web in Node)', () => {
-  const params = (p: Partial<GenerateParams>): GenerateParams => ({ prompt: 'two green stars', seed: 1, model: 'flash', steps: 1, noiseCorrection: true, ...p });
-  const open = async (): Promise<Pipeline> => {
-    const io = nodeIo();
-    return new Pipeline(await openBundle(io, `${BASE}tiny-bundle/`), io, nodeRuntime());
-  };
-
-  it('a repeated prompt is encoded once: the profile and the timings say so; another pipeline (new sessions) encodes it again', { timeout: 60_000 }, async () => {
-    const pipe = await open();
-    const first = await pipe.generate(params({ seed: 1 }));
-    const again = await pipe.generate(params({ seed: 2, steps: 3 }));
-    expect(first.profile).toMatchObject({ embeddingCacheHit: false });
-    expect(first.profile.textEncoderRunMs).toBeGreaterThan(0);
-    expect(again.profile).toMatchObject({ embeddingCacheHit: true, textEncoderRunMs: 0 });
-    expect(again.timings.find((t) => t.stage === 'encode')?.label).toBe('encode (cached)');
-    expect((await pipe.generate(params({ prompt: 'a red circle' }))).profile.embeddingCacheHit).toBe(false);
-    // the teacher (CFG) reads the prompt's row from the cache too; the empty prompt's row has its own once-per-session memo
-    expect((await pipe.generate(params({ model: 'teacher' }))).profile.embeddingCacheHit).toBe(true);
-    const other = await open();
-    expect((await other.generate(params({}))).profile.embeddingCacheHit).toBe(false);
   });
 });

@@ -4,8 +4,10 @@ import { BundleFileError } from '../../src/pipeline/files';
 import { InputError, VocabularyError } from '../../src/pipeline/errors';
 import { openBundle } from '../../src/pipeline/openBundle';
 import { Pipeline, type GenerateParams, type StepCount } from '../../src/pipeline/pipeline';
+import type { Runtime } from '../../src/pipeline/runtime';
 import { BASE, memoryCaches, nodeIo } from './helpers/nodeIo';
 import { nodeRuntime } from './helpers/nodeRuntime';
+import { countingRuntime, staticBatchRuntime } from './helpers/runtimes';
 
 /** Images from tests/web/python_parity.py: the Python side's pieces on onnxruntime (CPU). */
 interface ParityCase {
@@ -250,5 +252,68 @@ describe('a UNet that fails, and room for a cancel between steps', () => {
     });
     await expect(run).rejects.toThrow();
     expect(steps).toEqual([0, 1, 2]);
+  });
+});
+
+// The text-embedding cache and the seed grid on the real graphs. Here rather than in files of their own: a test
+// file that opens a Pipeline loads onnxruntime-node through transformers.js, and in more of them its native addon
+// failed at random to load in a later worker thread ("Module did not self-register").
+
+describe('the embedding cache in generations (tiny-bundle on onnxruntime-web in Node)', () => {
+  const request = (p: Partial<GenerateParams>): GenerateParams => ({ prompt: 'two green stars', seed: 1, model: 'flash', steps: 1, noiseCorrection: true, ...p });
+
+  it('a repeated prompt is encoded once: the profile and the timings say so; another pipeline (new sessions) encodes it again', { timeout: 60_000 }, async () => {
+    const pipe = await open('tiny-bundle');
+    const first = await pipe.generate(request({ seed: 1 }));
+    const again = await pipe.generate(request({ seed: 2, steps: 3 }));
+    expect(first.profile).toMatchObject({ embeddingCacheHit: false });
+    expect(first.profile.textEncoderRunMs).toBeGreaterThan(0);
+    expect(again.profile).toMatchObject({ embeddingCacheHit: true, textEncoderRunMs: 0 });
+    expect(again.timings.find((t) => t.stage === 'encode')?.label).toBe('encode (cached)');
+    expect((await pipe.generate(request({ prompt: 'a red circle' }))).profile.embeddingCacheHit).toBe(false);
+    // the teacher (CFG) reads the prompt's row from the cache too; the empty prompt's row has its own once-per-session memo
+    expect((await pipe.generate(request({ model: 'teacher' }))).profile.embeddingCacheHit).toBe(true);
+    const other = await open('tiny-bundle');
+    expect((await other.generate(request({}))).profile.embeddingCacheHit).toBe(false);
+  });
+});
+
+const maxDiff = (a: Uint8ClampedArray, b: Uint8ClampedArray): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] as number))), 0);
+
+describe('seed grid in the pipeline (tiny-bundle on onnxruntime-web in Node)', () => {
+  const request: GenerateParams = { prompt: 'a red circle above a blue star', seed: 0, model: 'flash', steps: 2, noiseCorrection: true };
+  const seeds = [3, 4, 5, 6];
+  const openOn = async (rt: Runtime): Promise<Pipeline> => {
+    const io = nodeIo();
+    return new Pipeline(await openBundle(io, `${BASE}tiny-bundle/`), io, rt);
+  };
+
+  it('batches where the graphs take a batch (one UNet run per step, one decode); a graph fixed at batch 1 runs the seeds one after another; every tile is its seed\'s single image', { timeout: 60_000 }, async () => {
+    const batchedRuns = new Map<string, number>();
+    const pipe = await openOn(countingRuntime(batchedRuns));
+    await pipe.prepare(['flash-2']);
+    const batched = await pipe.generateGrid(request, seeds);
+    expect(batched.batched).toBe(true);
+    expect(batched.images).toHaveLength(4);
+    expect(batched.images[0]?.profile.batch).toBe(4);
+    expect([batchedRuns.get('unet-flash-2/model.onnx'), batchedRuns.get('vae_decoder/model.onnx')]).toEqual([2, 1]);
+
+    const staticRuns = new Map<string, number>();
+    const fixed = await openOn(staticBatchRuntime(staticRuns));
+    const oneByOne = await fixed.generateGrid(request, seeds);
+    expect(oneByOne.batched).toBe(false);
+    expect([staticRuns.get('unet-flash-2/model.onnx'), staticRuns.get('vae_decoder/model.onnx'), staticRuns.get('text_encoder/model.onnx')]).toEqual([8, 4, 1]);
+    expect(oneByOne.images.map((o) => o.profile.embeddingCacheHit)).toEqual([false, true, true, true]);
+
+    for (const [i, seed] of seeds.entries()) {
+      const single = await pipe.generate({ ...request, seed });
+      const a = batched.images[i]?.image.data;
+      const b = oneByOne.images[i]?.image.data;
+      if (!a || !b) throw new Error('missing image');
+      // a batched convolution may round its last bits differently
+      expect(maxDiff(a, single.image.data), `seed ${seed}`).toBeLessThanOrEqual(2);
+      expect(maxDiff(b, single.image.data), `seed ${seed}`).toBeLessThanOrEqual(2);
+    }
+    expect(maxDiff(batched.images[0]?.image.data ?? new Uint8ClampedArray(), batched.images[1]?.image.data ?? new Uint8ClampedArray())).toBeGreaterThan(2);
   });
 });
