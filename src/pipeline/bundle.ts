@@ -6,9 +6,17 @@
 
 import type { NoiseSchedule } from './ddim';
 import type { GrammarClasses } from './grammar';
+import type { PredictionType } from './schedulerConfig';
 
 export type Recipe =
-  | { sampler: 'ddim'; timesteps: number[]; guidanceScale: number; noiseCorrection: boolean }
+  | {
+      sampler: 'ddim';
+      timesteps: number[];
+      guidanceScale: number;
+      noiseCorrection: boolean;
+      /** start from √(1 − ᾱ_t0)·noise instead of noise, as diffusers' Euler schedulers do (schedulerConfig.ts); absent: false */
+      eulerStart?: boolean;
+    }
   | { sampler: 'dpmsolver++'; timesteps: number[]; guidanceScale: number; solverOrder: 1 | 2 };
 
 export type UnetRole = 'flash' | 'teacher';
@@ -54,6 +62,21 @@ export interface BundleSpec {
   vocabulary: Vocabulary | null;
   /** null: nothing to verify against (a standard folder has no hashes) */
   files: FileRecord[] | null;
+  /** what the UNet predicts; absent: epsilon (our bundles) */
+  prediction?: PredictionType;
+  /** an SDXL-class folder's second text encoder; absent or null: one text encoder (SD 1.x / 2.x, our bundles) */
+  sdxl?: SdxlParts | null;
+}
+
+/**
+ * SDXL conditioning (diffusers' StableDiffusionXLPipeline): the penultimate hidden states of both text encoders
+ * side by side, the second one's pooled `text_embeds`, and `time_ids` from the image size.
+ */
+export interface SdxlParts {
+  textEncoder2: string;
+  tokenizer2: string;
+  /** force_zeros_for_empty_prompt: CFG's empty prompt is all zeros instead of its encoding */
+  zeroUncond: boolean;
 }
 
 export class BundleFormatError extends Error {
@@ -75,8 +98,8 @@ export function describeRecipe(recipe: Recipe): string {
   const how = (parts: string[]): string => `${n} step${n === 1 ? '' : 's'} (${parts.join(', ')})`;
   switch (recipe.sampler) {
     case 'ddim':
-      // the correction acts between steps: a 1-step run gives the same image with it or without
-      return how(['DDIM', ...cfg, ...(recipe.noiseCorrection && n >= 2 ? ['noise correction'] : [])]);
+      // the correction acts between steps, and only on a start from pure noise (t = 999): elsewhere the image is the same without it
+      return how(['DDIM', ...cfg, ...(recipe.noiseCorrection && n >= 2 && recipe.timesteps[0] === T_MAX ? ['noise correction'] : [])]);
     case 'dpmsolver++':
       return how(['DPM-Solver++', ...cfg]);
     default:

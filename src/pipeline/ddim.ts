@@ -109,6 +109,22 @@ export function ddimStep(
 /** An epsilon-prediction model at an integer timestep (guidance, if any, is the model's business). */
 export type EpsModel = (x: Float32Array, t: number) => Promise<Float32Array>;
 
+/**
+ * A model that predicts `prediction` as an ε-model, so both samplers serve it: v = α_t·ε − σ_t·x0 gives
+ * ε̂ = α_t·v̂ + σ_t·x_t (and x̂0 = α_t·x_t − σ_t·v̂, as diffusers computes it).
+ */
+export function asEpsModel(model: EpsModel, ac: ArrayLike<number>, prediction: 'epsilon' | 'v_prediction'): EpsModel {
+  if (prediction === 'epsilon') return model;
+  return async (x, t) => {
+    const v = await model(x, t);
+    checkSameLength(x, v, `model output at t=${t}`);
+    const { alpha, sigma } = alphaSigma(ac, t);
+    const eps = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) eps[i] = alpha * (v[i] as number) + sigma * (x[i] as number);
+    return eps;
+  };
+}
+
 export interface StepInfo {
   /** 0-based index into `timesteps` */
   index: number;
@@ -125,6 +141,12 @@ export interface DdimOptions {
   noiseCorrection?: boolean;
   /** ᾱ table; defaults to Stable Diffusion's schedule */
   alphasCumprod?: ArrayLike<number>;
+  /**
+   * start from √(1 − ᾱ_t0)·x_T instead of x_T: where diffusers' Euler schedulers start (init_noise_sigma = σ̃_max
+   * for their linspace and trailing spacings), so that this DDIM, whose step is Euler's, gives their image.
+   * Noise Correction still uses x_T itself.
+   */
+  eulerStart?: boolean;
   onStep?: (info: StepInfo) => void;
 }
 
@@ -146,6 +168,10 @@ export async function sampleDdim(
     if (prev !== undefined && t >= prev) throw new RangeError(`timesteps must decrease: ${timesteps.join(',')}`);
   });
   let x = xT;
+  if (options.eulerStart) {
+    const scale = alphaSigma(ac, timesteps[0] as number).sigma;
+    x = xT.map((v) => v * scale);
+  }
   for (let i = 0; i < timesteps.length; i++) {
     const t = timesteps[i] as number;
     const s = timesteps[i + 1] ?? null;

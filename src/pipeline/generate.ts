@@ -5,11 +5,11 @@
  */
 
 import { assertNever, describeRecipe, type BundleSpec, type Recipe, type UnetSpec } from './bundle';
-import { sampleDdim, type EpsModel } from './ddim';
+import { asEpsModel, sampleDdim, type EpsModel } from './ddim';
 import { sampleDpmSolver } from './dpmSolver';
 import { InputError } from './errors';
 import type { Loader } from './loader';
-import { decodeLatents, encodePrompt, guidedEps, takesBatch, type Embeddings, type PromptTokens } from './modelCalls';
+import { decodeLatents, encodePrompt, encodePromptXl, guidedEps, takesBatch, type Embeddings, type PromptTokens } from './modelCalls';
 import { gaussianNoise, isValidSeed, MAX_SEED } from './noise';
 import { Profiler } from './profile';
 import { closedVocabularyText } from './promptCheck';
@@ -59,9 +59,17 @@ async function condition(loader: Loader, params: GenerateParams, opts: RunOption
   await prof.load(() => loader.prepare([unet.id], opts));
   // read after loading: a standard folder's shapes come from its sessions
   const spec = loader.spec;
-  const tokenizer = await loader.tokenizer();
-  const tokens = await prof.stage('tokenize', 'tokenize', () => tokenizePrompt(tokenizer, text, spec.contextLength, recipe.guidanceScale > 1));
-  const embeddings = await prof.stage('encode', 'encode', async () => encodePrompt(await loader.session(spec.textEncoder), tokens, spec.contextLength, prof.textEncoder));
+  const tokenizers = await loader.tokenizers();
+  const cfg = recipe.guidanceScale > 1;
+  const tokens = await prof.stage('tokenize', 'tokenize', () => tokenizePrompt(tokenizers.first, text, spec.contextLength, cfg));
+  const embeddings = await prof.stage('encode', 'encode', async () => {
+    const first = await loader.session(spec.textEncoder);
+    if (!spec.sdxl) return encodePrompt(first, tokens, spec.contextLength, prof.textEncoder);
+    if (!tokenizers.second) throw new Error('internal: the SDXL tokenizer_2 was not loaded');
+    const tokens2 = tokenizePrompt(tokenizers.second, text, spec.contextLength, cfg);
+    const second = await loader.session(spec.sdxl.textEncoder2);
+    return encodePromptXl({ first, second, tokens2, zeroUncond: spec.sdxl.zeroUncond }, tokens, spec.contextLength, prof.textEncoder);
+  });
   if (embeddings.cached) prof.embeddingFromCache();
   return { spec, unet, recipe, tokens, embeddings, prof };
 }
@@ -73,7 +81,8 @@ async function draw(loader: Loader, alphasCumprod: Float64Array, run: Conditione
   const size = c * h * w;
   const xT = new Float32Array(seeds.length * size);
   seeds.forEach((seed, i) => xT.set(gaussianNoise(seed, size), i * size));
-  const eps = guidedEps(await loader.session(unet.path), spec, embeddings, recipe.guidanceScale, prof.unet, seeds.length);
+  const output = guidedEps(await loader.session(unet.path), spec, embeddings, recipe.guidanceScale, prof.unet, seeds.length);
+  const eps = asEpsModel(output, alphasCumprod, spec.prediction ?? 'epsilon');
   const beforeStep = async (index: number, t: number): Promise<void> => {
     await yieldToEvents(opts);
     opts.onStep?.({ index, total: recipe.timesteps.length, t });
@@ -132,7 +141,7 @@ async function yieldToEvents(opts: RunOptions): Promise<void> {
 function runSampler(recipe: Recipe, model: EpsModel, xT: Float32Array, alphasCumprod: Float64Array): Promise<Float32Array> {
   switch (recipe.sampler) {
     case 'ddim':
-      return sampleDdim(model, xT, recipe.timesteps, { alphasCumprod, noiseCorrection: recipe.noiseCorrection });
+      return sampleDdim(model, xT, recipe.timesteps, { alphasCumprod, noiseCorrection: recipe.noiseCorrection, eulerStart: recipe.eulerStart ?? false });
     case 'dpmsolver++':
       return sampleDpmSolver(model, xT, recipe.timesteps, { alphasCumprod, solverOrder: recipe.solverOrder });
     default:

@@ -32,7 +32,14 @@ export async function loadTokenizer(spec: Pick<BundleSpec, 'tokenizer'>, reader:
     const missing = err instanceof BundleFileError && err.reason.includes('HTTP 404');
     if (!missing || reader.verified) throw err;
     const dir = spec.tokenizer;
-    tokenizerJson = clipTokenizerJson(await json(joinPath(dir, 'vocab.json')), await text(joinPath(dir, 'merges.txt')), config, dir);
+    const slow = async <T>(read: Promise<T>): Promise<T> =>
+      read.catch((e: unknown) => {
+        if (e instanceof BundleFileError && e.reason.includes('HTTP 404')) {
+          throw new BundleFileError(e.file, `is missing (HTTP 404): ${dir}/ has neither tokenizer.json nor vocab.json with merges.txt`);
+        }
+        throw e;
+      });
+    tokenizerJson = clipTokenizerJson(await slow(json(joinPath(dir, 'vocab.json'))), await slow(text(joinPath(dir, 'merges.txt'))), config, dir);
   }
   return createTokenizer(tokenizerJson, config, tok.json);
 }

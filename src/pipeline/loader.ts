@@ -1,6 +1,6 @@
 /**
- * Everything a generation needs before it can run: the tokenizer, and one checked InferenceSession per
- * graph (text encoder, VAE decoder, the UNets asked for), read through the bundle's verified files.
+ * Everything a generation needs before it can run: the tokenizer(s), and one checked InferenceSession per
+ * graph (text encoder(s), VAE decoder, the UNets asked for), read through the bundle's verified files.
  * Also the spec as the sessions have confirmed it: a standard folder's shapes are only known once its
  * graphs are open (shapeCheck.ts), so `spec` may change with each load.
  */
@@ -18,11 +18,17 @@ import { checkSession } from './shapeCheck';
 import type { PromptTokenizer } from './tokenizer';
 import type { RunOptions } from './types';
 
+/** The prompt tokenizer, and an SDXL folder's second one (tokenizer_2, which pads differently). */
+export interface Tokenizers {
+  first: PromptTokenizer;
+  second: PromptTokenizer | null;
+}
+
 export class Loader {
   private current: BundleSpec;
   private readonly reader: BundleReader;
   private readonly sessions: SessionCache;
-  private tokenizerLoad: Promise<PromptTokenizer> | null = null;
+  private tokenizerLoad: Promise<Tokenizers> | null = null;
 
   constructor(spec: BundleSpec, io: FileIo, runtime: Runtime) {
     this.current = spec;
@@ -63,14 +69,15 @@ export class Loader {
     };
     const loadsTokenizer = !this.tokenizerLoad;
     if (loadsTokenizer) await this.loadTokenizerOnce(opts.signal);
-    const wanted = [...new Set([this.current.textEncoder, this.current.vaeDecoder, ...unetPaths])].filter((p) => !this.sessions.has(p));
+    const shared = [this.current.textEncoder, ...(this.current.sdxl ? [this.current.sdxl.textEncoder2] : []), this.current.vaeDecoder];
+    const wanted = [...new Set([...shared, ...unetPaths])].filter((p) => !this.sessions.has(p));
     if (wanted.length === 0) return loadsTokenizer;
     await this.openSessions(wanted, opts, spare);
     return true;
   }
 
-  /** The tokenizer a prepare() loaded. */
-  tokenizer(): Promise<PromptTokenizer> {
+  /** The tokenizer(s) a prepare() loaded. */
+  tokenizers(): Promise<Tokenizers> {
     return this.tokenizerLoad ?? Promise.reject(new Error('internal: tokenizer not loaded'));
   }
 
@@ -91,7 +98,11 @@ export class Loader {
 
   /** Shared by concurrent loads; forgotten when it fails, so the next load tries again. */
   private async loadTokenizerOnce(signal: AbortSignal | undefined): Promise<void> {
-    const loading = loadTokenizer(this.current, this.reader, signal);
+    const sdxl = this.current.sdxl;
+    const loading = Promise.all([
+      loadTokenizer(this.current, this.reader, signal),
+      sdxl ? loadTokenizer({ tokenizer: sdxl.tokenizer2 }, this.reader, signal) : null,
+    ]).then(([first, second]) => ({ first, second }));
     this.tokenizerLoad = loading;
     loading.catch(() => {
       if (this.tokenizerLoad === loading) this.tokenizerLoad = null;
@@ -99,8 +110,23 @@ export class Loader {
     await loading;
   }
 
-  /** Reads the graphs of `paths` and their external data, then creates and checks a session for each. */
+  /**
+   * Reads the graphs of `paths` and their external data, then creates and checks a session for each. A failure
+   * that is not spared releases every session this call created: a folder that cannot run is not left half loaded.
+   */
   private async openSessions(paths: readonly string[], opts: RunOptions, spare: Spare): Promise<void> {
+    const created: string[] = [];
+    const before = this.current;
+    try {
+      await this.openEach(paths, opts, spare, created);
+    } catch (err) {
+      for (const path of created) this.sessions.drop(path);
+      this.current = before;
+      throw err;
+    }
+  }
+
+  private async openEach(paths: readonly string[], opts: RunOptions, spare: Spare, created: string[]): Promise<void> {
     const failed = new Set<string>();
     const spared: Spare = (path, err) => {
       if (!spare(path, err)) return false;
@@ -122,6 +148,7 @@ export class Loader {
         const data = (refs.get(path) ?? []).map((r) => ({ path: r.name, data: externalBytes.get(r.file) as Uint8Array }));
         const session = await this.sessions.create(path, graph, data);
         this.current = checkSession(this.current, path, session, this.sessions.backend);
+        created.push(path);
       } catch (err) {
         // a session that fails its checks must not serve later runs: the next one recreates it and says why again
         this.sessions.drop(path);

@@ -217,14 +217,20 @@ export function parseManifest(json: unknown, baseUrl: string): ParsedManifest {
   return { spec, schedulerConfig };
 }
 
-/** diffusers scheduler_config.json → the training noise schedule (betas), whatever the scheduler class. */
+/** diffusers scheduler_config.json → the training noise schedule (betas), whatever the scheduler class; our bundles predict epsilon. */
 export function parseSchedulerConfig(json: unknown, file: string): NoiseSchedule {
   if (!isRecord(json)) throw new BundleFormatError(file, 'is not a JSON object');
   const f = new Fields(file, json);
-  if (f.has('trained_betas')) f.fail('trained_betas', 'are not supported');
   if (f.has('prediction_type') && f.string('prediction_type') !== 'epsilon') {
     f.fail('prediction_type', `"${String(f.raw('prediction_type'))}" is not supported (epsilon only)`);
   }
+  return parseNoiseSchedule(f);
+}
+
+/** The betas of a scheduler config; a schedule whose ᾱ we would compute differently is refused. */
+export function parseNoiseSchedule(f: Fields): NoiseSchedule {
+  if (f.has('trained_betas')) f.fail('trained_betas', 'are not supported');
+  if (f.has('rescale_betas_zero_snr') && f.bool('rescale_betas_zero_snr')) f.fail('rescale_betas_zero_snr', 'is true, which is not supported');
   const name = f.has('beta_schedule') ? f.string('beta_schedule') : 'linear';
   const schedule = name === 'scaled_linear' || name === 'linear' ? name : f.fail('beta_schedule', `"${name}" is not supported (scaled_linear or linear)`);
   return {

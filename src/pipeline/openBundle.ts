@@ -1,14 +1,16 @@
 /**
  * Opens a model folder by URL: our bundle when it has manifest.json, else a standard diffusers/optimum
- * Stable Diffusion ONNX folder via model_index.json. Small JSON files are fetched fresh (no-cache) so an
- * updated bundle is noticed; the manifest is the root of trust for everything else.
+ * Stable Diffusion ONNX folder via model_index.json, or, without an index, by its standard subfolders. Small JSON
+ * files are fetched fresh (no-cache) so an updated bundle is noticed; the manifest is the root of trust for
+ * everything else.
  */
 
 import { BundleFormatError, type BundleSpec } from './bundle';
 import { BundleFileError, decodeText, readVerifiedFile, type FileIo } from './files';
 import { parsePythonJson } from './json';
 import { MANIFEST_FILE, parseManifest, parseSchedulerConfig } from './manifest';
-import { checkModelIndex, MODEL_INDEX_FILE, SD_PATHS, standardSpec } from './sdFolder';
+import { parseFolderScheduler } from './schedulerConfig';
+import { MODEL_INDEX_FILE, readModelIndex, SD_PATHS, standardSpec, type FolderLayout, type OpenOptions } from './sdFolder';
 
 async function fetchJson(io: FileIo, baseUrl: string, path: string, signal?: AbortSignal): Promise<unknown | null> {
   let res: Response;
@@ -28,13 +30,7 @@ async function fetchJson(io: FileIo, baseUrl: string, path: string, signal?: Abo
   }
 }
 
-async function required(io: FileIo, baseUrl: string, path: string, signal?: AbortSignal): Promise<unknown> {
-  const json = await fetchJson(io, baseUrl, path, signal);
-  if (json === null) throw new BundleFileError(path, 'is missing from the folder (HTTP 404)');
-  return json;
-}
-
-export async function openBundle(io: FileIo, baseUrl: string, signal?: AbortSignal): Promise<BundleSpec> {
+export async function openBundle(io: FileIo, baseUrl: string, signal?: AbortSignal, options: OpenOptions = {}): Promise<BundleSpec> {
   const manifest = await fetchJson(io, baseUrl, MANIFEST_FILE, signal);
   if (manifest !== null) {
     const { spec, schedulerConfig } = parseManifest(manifest, baseUrl);
@@ -49,18 +45,30 @@ export async function openBundle(io: FileIo, baseUrl: string, signal?: AbortSign
     }
     return { ...spec, schedule: parseSchedulerConfig(config, schedulerConfig) };
   }
-  const index = await fetchJson(io, baseUrl, MODEL_INDEX_FILE, signal);
-  if (index === null) {
-    throw new BundleFileError(MANIFEST_FILE, `neither manifest.json nor model_index.json was found in ${new URL(baseUrl).pathname}`);
-  }
-  checkModelIndex(index);
-  const [unet, vae, text, scheduler] = await Promise.all([
-    fetchJson(io, baseUrl, SD_PATHS.unetConfig, signal),
-    fetchJson(io, baseUrl, SD_PATHS.vaeConfig, signal),
-    fetchJson(io, baseUrl, SD_PATHS.textConfig, signal),
-    required(io, baseUrl, SD_PATHS.scheduler, signal),
+  const get = (path: string): Promise<unknown | null> => fetchJson(io, baseUrl, path, signal);
+  const [index, unet, vae, text, text2, scheduler] = await Promise.all([
+    get(MODEL_INDEX_FILE),
+    get(SD_PATHS.unetConfig),
+    get(SD_PATHS.vaeConfig),
+    get(SD_PATHS.textConfig),
+    get(SD_PATHS.text2Config),
+    get(SD_PATHS.scheduler),
   ]);
-  const spec = standardSpec(baseUrl, { unet, vae, text, scheduler });
-  const name = decodeURIComponent(new URL(baseUrl).pathname.replace(/\/+$/, '').split('/').pop() ?? baseUrl);
-  return { ...spec, name, schedule: parseSchedulerConfig(scheduler, SD_PATHS.scheduler) };
+  const where = new URL(baseUrl).pathname;
+  let layout: FolderLayout;
+  if (index !== null) {
+    layout = readModelIndex(index);
+  } else if (scheduler !== null && unet !== null) {
+    // an export without its index: the subfolders say what it is
+    layout = { className: null, sdxl: text2 !== null, zeroUncond: true };
+  } else {
+    throw new BundleFileError(
+      MANIFEST_FILE,
+      `neither manifest.json nor model_index.json was found in ${where}, nor the standard subfolders (${SD_PATHS.unetConfig}, ${SD_PATHS.scheduler})`,
+    );
+  }
+  if (scheduler === null) throw new BundleFileError(SD_PATHS.scheduler, 'is missing from the folder (HTTP 404)');
+  const spec = standardSpec(baseUrl, { unet, vae, text, scheduler: parseFolderScheduler(scheduler, SD_PATHS.scheduler) }, layout, options);
+  const name = decodeURIComponent(where.replace(/\/+$/, '').split('/').pop() ?? baseUrl);
+  return { ...spec, name };
 }

@@ -1,115 +1,116 @@
 /**
- * A standard diffusers/optimum Stable Diffusion ONNX export (model_index.json layout, e.g. SD-Turbo) read
- * as a BundleSpec: what our manifest states is derived here from model_index.json and the components'
- * configs, and refined from the ONNX sessions' own input metadata once they exist (shapeCheck.ts). Such a
- * folder has no hashes, so its files are used unverified.
+ * A standard diffusers/optimum Stable Diffusion (1.x, 2.x, XL) ONNX export read as a BundleSpec: what our manifest
+ * states is derived here from model_index.json (or, without one, the standard subfolders), the components' configs
+ * and the scheduler config, and refined from the ONNX sessions' own input metadata once they exist (shapeCheck.ts).
+ * Such a folder has no hashes, so its files are used unverified.
  */
 
 import { BundleFormatError, type BundleSpec, type Recipe, type UnetSpec } from './bundle';
 import { Fields, isRecord } from './manifest';
+import { ddimTimesteps, dpmTimesteps, startsBelowUnitNoise, type FolderScheduler } from './schedulerConfig';
 
 export const MODEL_INDEX_FILE = 'model_index.json';
 
 export const SD_PATHS = {
   textEncoder: 'text_encoder/model.onnx',
+  textEncoder2: 'text_encoder_2/model.onnx',
   unet: 'unet/model.onnx',
   vaeDecoder: 'vae_decoder/model.onnx',
   tokenizer: 'tokenizer',
+  tokenizer2: 'tokenizer_2',
   scheduler: 'scheduler/scheduler_config.json',
   unetConfig: 'unet/config.json',
   vaeConfig: 'vae_decoder/config.json',
   textConfig: 'text_encoder/config.json',
+  text2Config: 'text_encoder_2/config.json',
 } as const;
 
-/** Few-step recipes for any epsilon model: Imagine Flash's student timesteps, no CFG (SD-Turbo style). */
-export const FLASH_TIMESTEPS: Record<1 | 2 | 3, number[]> = { 1: [999], 2: [999, 666], 3: [999, 750, 500] };
+export { dpmTimesteps, linspaceTimesteps, type TimestepSpacing } from './schedulerConfig';
+
 export const STANDARD_TEACHER_STEPS = 25;
 export const STANDARD_TEACHER_GUIDANCE = 7.5;
 
-/** numpy's round: half to even. */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+/** How a folder is opened: a guidance scale the user chose for its recipes (null: each recipe's own). */
+export interface OpenOptions {
+  guidanceScale?: number | null;
 }
 
-/** diffusers' "linspace" timestep spacing: linspace(0, N−1, n+1).round()[::-1][:-1]. */
-export function linspaceTimesteps(n: number, numTrain = 1000): number[] {
-  const out: number[] = [];
-  for (let k = n; k >= 1; k--) out.push(roundHalfEven(k === n ? numTrain - 1 : (k * (numTrain - 1)) / n));
-  return out;
-}
-
-export type TimestepSpacing = 'linspace' | 'leading' | 'trailing';
-
-/** DPMSolverMultistepScheduler.set_timesteps for `spacing`, so a folder's teacher steps where diffusers would. */
-export function dpmTimesteps(n: number, spacing: TimestepSpacing, numTrain = 1000, stepsOffset = 0): number[] {
-  switch (spacing) {
-    case 'linspace':
-      return linspaceTimesteps(n, numTrain);
-    case 'leading': {
-      const ratio = Math.floor(numTrain / (n + 1));
-      return Array.from({ length: n }, (_, i) => (n - i) * ratio + stepsOffset);
-    }
-    case 'trailing': {
-      const ratio = numTrain / n;
-      return Array.from({ length: n }, (_, i) => roundHalfEven(numTrain - i * ratio) - 1);
-    }
-    default: {
-      const never: never = spacing;
-      throw new Error(`unknown spacing ${String(never)}`);
-    }
-  }
-}
-
-export function standardRecipes(teacherTimesteps: number[] = linspaceTimesteps(STANDARD_TEACHER_STEPS)): UnetSpec[] {
+/** The few-step recipes step where the folder's own scheduler would; the many-step one is DPM-Solver++ on the folder's spacing. */
+export function standardRecipes(scheduler: FolderScheduler, options: OpenOptions = {}): UnetSpec[] {
+  const numTrain = scheduler.schedule.numTrainTimesteps;
+  const guidance = options.guidanceScale ?? null;
   const flash = ([1, 2, 3] as const).map(
     (k): UnetSpec => ({
       id: `flash-${k}`,
       path: SD_PATHS.unet,
       role: 'flash',
-      recipe: { sampler: 'ddim', timesteps: FLASH_TIMESTEPS[k], guidanceScale: 1, noiseCorrection: true },
+      recipe: {
+        sampler: 'ddim',
+        timesteps: ddimTimesteps(k, scheduler.spacing, numTrain, scheduler.stepsOffset),
+        // SD-Turbo style: no CFG
+        guidanceScale: guidance ?? 1,
+        noiseCorrection: true,
+        eulerStart: startsBelowUnitNoise(scheduler),
+      },
     }),
   );
   const teacher: Recipe = {
     sampler: 'dpmsolver++',
-    timesteps: teacherTimesteps,
-    guidanceScale: STANDARD_TEACHER_GUIDANCE,
+    timesteps: dpmTimesteps(STANDARD_TEACHER_STEPS, scheduler.spacing, numTrain, scheduler.stepsOffset),
+    guidanceScale: guidance ?? STANDARD_TEACHER_GUIDANCE,
     solverOrder: 2,
   };
   return [...flash, { id: 'teacher', path: SD_PATHS.unet, role: 'teacher', recipe: teacher }];
 }
 
-export function checkModelIndex(json: unknown): void {
+/** What the folder's model_index.json (or, without one, its subfolders) says it holds. */
+export interface FolderLayout {
+  /** the pipeline class the index names (null without an index) */
+  className: string | null;
+  sdxl: boolean;
+  /** SDXL's force_zeros_for_empty_prompt (true unless the index says otherwise) */
+  zeroUncond: boolean;
+}
+
+const SD_PARTS = ['text_encoder', 'tokenizer', 'unet', 'scheduler'] as const;
+const SDXL_PARTS = ['text_encoder_2', 'tokenizer_2'] as const;
+
+/**
+ * model_index.json of the layouts in use: diffusers' PyTorch index as current optimum writes it
+ * (StableDiffusionPipeline / StableDiffusionXLPipeline, key `vae`), optimum's ORT pipeline names, and the older
+ * OnnxStableDiffusionPipeline index (key `vae_decoder`). The decoder graph is vae_decoder/model.onnx in all of them.
+ */
+export function readModelIndex(json: unknown): FolderLayout {
   if (!isRecord(json)) throw new BundleFormatError(MODEL_INDEX_FILE, 'is not a JSON object');
   const f = new Fields(MODEL_INDEX_FILE, json);
-  for (const part of ['text_encoder', 'unet', 'vae_decoder', 'tokenizer', 'scheduler']) {
+  const className = typeof json._class_name === 'string' ? json._class_name : null;
+  const present = (part: string): boolean => {
     const v = f.raw(part);
-    if (!Array.isArray(v) || v[0] === null || v[0] === undefined) {
-      f.fail(part, 'is missing: an ONNX Stable Diffusion folder needs text_encoder, unet, vae_decoder, tokenizer and scheduler');
-    }
+    return Array.isArray(v) && v[0] !== null && v[0] !== undefined;
+  };
+  const sdxl = SDXL_PARTS.some(present) || (className !== null && /XL/.test(className));
+  const needed = sdxl ? 'text_encoder, text_encoder_2, tokenizer, tokenizer_2, unet, vae (or vae_decoder) and scheduler' : 'text_encoder, tokenizer, unet, vae (or vae_decoder) and scheduler';
+  const what = `an ONNX Stable Diffusion${sdxl ? ' XL' : ''} folder needs ${needed}${className ? ` (this index is a ${className})` : ''}`;
+  for (const part of [...SD_PARTS, ...(sdxl ? SDXL_PARTS : [])]) {
+    if (!present(part)) f.fail(part, `is missing: ${what}`);
   }
+  if (!present('vae') && !present('vae_decoder')) f.fail('vae', `is missing: ${what}`);
+  const zeros = json.force_zeros_for_empty_prompt;
+  return { className, sdxl, zeroUncond: typeof zeros === 'boolean' ? zeros : true };
 }
 
 export interface StandardConfigs {
   unet: unknown;
   vae: unknown;
   text: unknown;
-  scheduler: unknown;
+  scheduler: FolderScheduler;
 }
 
 /** Latent and image size from the configs; shapeCheck.ts replaces them with concrete ONNX input dims. */
-export function standardSpec(baseUrl: string, configs: StandardConfigs): Omit<BundleSpec, 'schedule'> {
+export function standardSpec(baseUrl: string, configs: StandardConfigs, layout: FolderLayout, options: OpenOptions = {}): BundleSpec {
   const unet = new Fields(SD_PATHS.unetConfig, isRecord(configs.unet) ? configs.unet : {});
   const vae = new Fields(SD_PATHS.vaeConfig, isRecord(configs.vae) ? configs.vae : {});
   const text = new Fields(SD_PATHS.textConfig, isRecord(configs.text) ? configs.text : {});
-  const sched = new Fields(SD_PATHS.scheduler, isRecord(configs.scheduler) ? configs.scheduler : {});
-  const spacingName = sched.has('timestep_spacing') ? sched.string('timestep_spacing') : 'linspace';
-  const spacing: TimestepSpacing =
-    spacingName === 'leading' || spacingName === 'trailing' || spacingName === 'linspace'
-      ? spacingName
-      : sched.fail('timestep_spacing', `"${spacingName}" is not supported (linspace, leading or trailing)`);
-  const numTrain = sched.has('num_train_timesteps') ? sched.int('num_train_timesteps', 2) : 1000;
-  const offset = sched.has('steps_offset') ? sched.int('steps_offset', 0) : 0;
   const channels = unet.has('in_channels') ? unet.int('in_channels', 1) : 4;
   const sample = unet.has('sample_size') ? unet.int('sample_size', 1) : 64;
   const blocks = vae.has('block_out_channels') ? vae.ints('block_out_channels').length : 4;
@@ -125,8 +126,11 @@ export function standardSpec(baseUrl: string, configs: StandardConfigs): Omit<Bu
     textEncoder: SD_PATHS.textEncoder,
     vaeDecoder: SD_PATHS.vaeDecoder,
     tokenizer: SD_PATHS.tokenizer,
-    unets: standardRecipes(dpmTimesteps(STANDARD_TEACHER_STEPS, spacing, numTrain, offset)),
+    unets: standardRecipes(configs.scheduler, options),
+    schedule: configs.scheduler.schedule,
     vocabulary: null,
     files: null,
+    prediction: configs.scheduler.prediction,
+    sdxl: layout.sdxl ? { textEncoder2: SD_PATHS.textEncoder2, tokenizer2: SD_PATHS.tokenizer2, zeroUncond: layout.zeroUncond } : null,
   };
 }

@@ -20,6 +20,15 @@ export function outputName(session: ModelSession, preferred: string): string {
   return session.outputs.find((o) => o.name === preferred)?.name ?? session.outputs[0]?.name ?? preferred;
 }
 
+/** The penultimate of a text encoder's `hidden_states.<i>` outputs (what SDXL is conditioned on), or null when it has fewer than two. */
+export function penultimateHiddenStates(session: Pick<ModelSession, 'outputs'>): string | null {
+  const layers = session.outputs
+    .map((o) => ({ name: o.name, i: /^hidden_states\.(\d+)$/.exec(o.name)?.[1] }))
+    .filter((o): o is { name: string; i: string } => o.i !== undefined)
+    .sort((a, b) => Number(a.i) - Number(b.i));
+  return layers.length >= 2 ? (layers[layers.length - 2] as { name: string }).name : null;
+}
+
 /** The size of `axis` when the graph fixes it; null when it is symbolic or unknown. */
 export function fixedDim(m: InputMeta, axis: number): number | null {
   const d = m.shape?.[axis];
@@ -38,16 +47,25 @@ export function intTensor(m: InputMeta, file: string, values: readonly number[],
   throw new ModelError(file, `input "${m.name}" has type ${m.type}; int64 or int32 expected`);
 }
 
-/** A timestep in whatever type the UNet declares (float32 for ours, int64 for optimum exports). */
+/** Whether the UNet takes its timestep as a scalar (rank 0, as optimum exports it) rather than one per batch row. */
+export function scalarTimestep(m: InputMeta): boolean {
+  return m.shape !== null && m.shape.length === 0;
+}
+
+/**
+ * A timestep in the type and rank the UNet declares: float32 [batch] for ours, a rank-0 float32 or float16 scalar
+ * for optimum's exports, int64 for older ones.
+ */
 export function timestepTensor(m: InputMeta, file: string, t: number, batch: number): TensorValue {
-  const values = Array<number>(batch).fill(t);
+  const dims = scalarTimestep(m) ? [] : [batch];
+  const values = Array<number>(scalarTimestep(m) ? 1 : batch).fill(t);
   switch (m.type) {
     case 'float32':
     case 'float16':
-      return floatTensor(m, file, Float32Array.from(values), [batch]);
+      return floatTensor(m, file, Float32Array.from(values), dims);
     case 'int64':
     case 'int32':
-      return intTensor(m, file, values, [batch]);
+      return intTensor(m, file, values, dims);
     default:
       throw new ModelError(file, `input "timestep" has unsupported type ${m.type}`);
   }

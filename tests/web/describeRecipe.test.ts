@@ -8,6 +8,8 @@ describe('describeRecipe: the result line names what changed the image', () => {
     expect(describeRecipe(ddim([999], true))).toBe('1 step (DDIM)');
     expect(describeRecipe(ddim([999, 499], true))).toBe('2 steps (DDIM, noise correction)');
     expect(describeRecipe(ddim([999, 499], false))).toBe('2 steps (DDIM)');
+    // a folder whose scheduler starts below t = 999 (leading spacing: 501, 1) has no pure noise to correct
+    expect(describeRecipe(ddim([501, 1], true))).toBe('2 steps (DDIM)');
   });
 
   it('the teacher: its sampler and guidance', () => {

@@ -84,3 +84,30 @@ describe('encodePrompt', () => {
     expect(await encodePrompt(session, { cond: tokens([5, 6]), uncond: null }, 2, noMeter)).toEqual({ data: Float32Array.from([5, 6]), rows: 1, cached: false });
   });
 });
+
+describe('timestep feeds', () => {
+  it("a rank-0 timestep (optimum's exports) gets one scalar for the whole batch; a [batch] one a value per row", async () => {
+    for (const [shape, dims] of [
+      [[], []],
+      [['batch'], [2]],
+    ] as const) {
+      let seen: TensorValue | undefined;
+      const { session } = fakeSession(
+        'unet/model.onnx',
+        [
+          { name: 'sample', type: 'float32', shape: ['batch', 1, 1, 2] },
+          { name: 'timestep', type: 'float16', shape: [...shape] },
+          { name: 'encoder_hidden_states', type: 'float32', shape: ['batch', 2, 1] },
+        ],
+        (feeds) => {
+          seen = feeds.timestep;
+          return new Float32Array(4);
+        },
+        'out_sample',
+      );
+      await guidedEps(session, SPEC, { data: Float32Array.from([1, 1, 3, 3]), rows: 2 }, 4, noMeter)(new Float32Array(2), 501);
+      expect(seen).toMatchObject({ type: 'float16', dims: [...dims] });
+      expect(seen?.data).toHaveLength(dims.length === 0 ? 1 : 2);
+    }
+  });
+});

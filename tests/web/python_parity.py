@@ -1,6 +1,7 @@
 """Reference images for the browser pipeline's parity test: the same prompt and seed run through the Python
 side's own pieces on onnxruntime (CPU) — the bundle's tokenizer via transformers, distill.sampling.noise for x_T,
-distill.sampling.ddim's noise-corrected DDIM for the flash recipes, diffusers' DPMSolverMultistepScheduler with
+distill.sampling.ddim's noise-corrected DDIM for the flash recipes (on a standard folder at the timesteps its own
+scheduler config gives DDIMScheduler.set_timesteps, as the app steps it), diffusers' DPMSolverMultistepScheduler with
 CFG for the teacher, distill.domain.render.tensor_to_images for the pixels.
 
     .venv/bin/python tests/web/python_parity.py   # rewrites tests/web/python_parity.json
@@ -28,7 +29,6 @@ from distill.sampling.ddim import sample_ddim  # noqa: E402
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "python_parity.json")
-FLASH_TIMESTEPS = {1: [999], 2: [999, 666], 3: [999, 750, 500]}
 
 
 def session(path: str) -> ort.InferenceSession:
@@ -95,8 +95,10 @@ def generate(bundle: Bundle, prompt: str, seed: int, model: str, steps: int, nc:
         path, recipe = u["path"], u["recipe"]
     else:
         path = "unet/model.onnx"
+        folder_ddim = DDIMScheduler.from_config(bundle.scheduler_config)
+        folder_ddim.set_timesteps(steps)
         recipe = ({"sampler": "dpmsolver++", "guidance_scale": 7.5, "steps": 25} if model == "teacher"
-                  else {"sampler": "ddim", "guidance_scale": 1.0, "timesteps": FLASH_TIMESTEPS[steps]})
+                  else {"sampler": "ddim", "guidance_scale": 1.0, "timesteps": [int(t) for t in folder_ddim.timesteps]})
     g = recipe["guidance_scale"]
     emb = bundle.encode(["", prompt] if g > 1 else [prompt])
     eps = bundle.unet_model(path, emb, g)

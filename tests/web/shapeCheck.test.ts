@@ -105,3 +105,59 @@ describe('checkSession', () => {
     expect((err as Error).message).toBe('text_encoder/model.onnx: has no input "input_ids" (inputs: tokens)');
   });
 });
+
+describe('checkSession: graphs a folder cannot run are refused by name', () => {
+  const withInputs = (file: string, inputs: InputMeta[], outputs: InputMeta[] = []): ModelSession => session(file, inputs, outputs);
+  const base: InputMeta[] = [
+    { name: 'sample', type: 'float32', shape: ['batch', 4, 16, 16] },
+    { name: 'timestep', type: 'float32', shape: [] },
+    { name: 'encoder_hidden_states', type: 'float32', shape: ['batch', 77, 32] },
+  ];
+
+  it("accepts optimum's rank-0 timestep in float32, float16 (on shader-f16) and int64", () => {
+    const gpu: BackendInfo = { kind: 'webgpu', adapter: 'test', shaderF16: true };
+    for (const type of ['float32', 'float16', 'int64']) {
+      const inputs = base.map((m) => (m.name === 'timestep' ? { ...m, type } : m));
+      expect(() => checkSession(spec('diffusers'), 'unet/model.onnx', withInputs('unet/model.onnx', inputs), gpu)).not.toThrow();
+    }
+  });
+
+  it('an input the app does not feed (an LCM UNet\'s timestep_cond, a text encoder\'s attention_mask)', () => {
+    const lcm = withInputs('unet/model.onnx', [...base, { name: 'timestep_cond', type: 'float32', shape: ['batch', 256] }]);
+    expect(() => checkSession(spec('diffusers'), 'unet/model.onnx', lcm, WASM)).toThrow(
+      'unet/model.onnx: has input "timestep_cond", which this app does not feed a UNet (it feeds sample, timestep, encoder_hidden_states)',
+    );
+    const te = withInputs('text_encoder/model.onnx', [
+      { name: 'input_ids', type: 'int64', shape: ['batch', 77] },
+      { name: 'attention_mask', type: 'int64', shape: ['batch', 77] },
+    ]);
+    expect(() => checkSession(spec('diffusers'), 'text_encoder/model.onnx', te, WASM)).toThrow(/text_encoder\/model.onnx: has input "attention_mask", which this app does not feed a text encoder/);
+  });
+
+  it('a timestep of rank 2 or of another type', () => {
+    const rank2 = withInputs('unet/model.onnx', base.map((m) => (m.name === 'timestep' ? { ...m, shape: [1, 1] } : m)));
+    expect(() => checkSession(spec('diffusers'), 'unet/model.onnx', rank2, WASM)).toThrow('unet/model.onnx: input "timestep" has rank 2 ([1, 1]); a scalar or one value per batch row expected');
+    const bool = withInputs('unet/model.onnx', base.map((m) => (m.name === 'timestep' ? { ...m, type: 'bool' } : m)));
+    expect(() => checkSession(spec('diffusers'), 'unet/model.onnx', bool, WASM)).toThrow(/input "timestep" has type bool/);
+  });
+
+  it('fp16 outputs alone are enough to refuse a graph without shader-f16', () => {
+    const te = withInputs('text_encoder/model.onnx', [{ name: 'input_ids', type: 'int64', shape: ['batch', 77] }], [{ name: 'last_hidden_state', type: 'float16', shape: ['batch', 77, 32] }]);
+    expect(() => checkSession(spec('diffusers'), 'text_encoder/model.onnx', te, WASM)).toThrow(
+      'text_encoder/model.onnx: computes in float16, which needs WebGPU with shader-f16; this browser runs it in fp32 only (float16: output "last_hidden_state")',
+    );
+    const noF16: BackendInfo = { kind: 'webgpu', adapter: 'test', shaderF16: false };
+    expect(() => checkSession(spec('diffusers'), 'text_encoder/model.onnx', te, noF16)).toThrow(/needs WebGPU with shader-f16/);
+  });
+
+  it('SDXL: the UNet must take text_embeds and time_ids, the encoders must give hidden states and the pooled embedding', () => {
+    const xl: BundleSpec = { ...spec('diffusers'), sdxl: { textEncoder2: 'text_encoder_2/model.onnx', tokenizer2: 'tokenizer_2', zeroUncond: true } };
+    expect(() => checkSession(xl, 'unet/model.onnx', withInputs('unet/model.onnx', base), WASM)).toThrow(/has no inputs "text_embeds" and "time_ids": model_index.json describes an SDXL pipeline/);
+    const ids: InputMeta[] = [{ name: 'input_ids', type: 'int64', shape: ['batch', 77] }];
+    const lastOnly = withInputs('text_encoder_2/model.onnx', ids, [{ name: 'text_embeds', type: 'float32', shape: ['batch', 32] }, { name: 'last_hidden_state', type: 'float32', shape: null }]);
+    expect(() => checkSession(xl, 'text_encoder_2/model.onnx', lastOnly, WASM)).toThrow(/text_encoder_2\/model.onnx: has no hidden_states.<layer> outputs/);
+    const hidden: InputMeta[] = ['hidden_states.0', 'hidden_states.1', 'hidden_states.2'].map((name) => ({ name, type: 'float32', shape: null }));
+    expect(() => checkSession(xl, 'text_encoder_2/model.onnx', withInputs('text_encoder_2/model.onnx', ids, hidden), WASM)).toThrow(/has no output "text_embeds"/);
+    expect(() => checkSession(xl, 'text_encoder/model.onnx', withInputs('text_encoder/model.onnx', ids, hidden), WASM)).not.toThrow();
+  });
+});
