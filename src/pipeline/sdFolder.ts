@@ -112,6 +112,11 @@ export function standardSpec(baseUrl: string, configs: StandardConfigs, layout: 
   const vae = new Fields(SD_PATHS.vaeConfig, isRecord(configs.vae) ? configs.vae : {});
   const text = new Fields(SD_PATHS.textConfig, isRecord(configs.text) ? configs.text : {});
   const channels = unet.has('in_channels') ? unet.int('in_channels', 1) : 4;
+  const outChannels = unet.has('out_channels') ? unet.int('out_channels', 1) : channels;
+  if (outChannels !== channels) {
+    // an inpainting UNet (latents + mask + masked image in) cannot denoise its own output
+    unet.fail('in_channels', `is ${channels} but "out_channels" is ${outChannels} (an inpainting UNet, which needs an image and a mask): not supported`);
+  }
   const sample = unet.has('sample_size') ? unet.int('sample_size', 1) : 64;
   const blocks = vae.has('block_out_channels') ? vae.ints('block_out_channels').length : 4;
   const factor = 2 ** Math.max(0, blocks - 1);

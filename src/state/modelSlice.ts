@@ -1,5 +1,7 @@
+import type { BackendInfo } from '../pipeline/backend';
 import { fetchModelIndex, type BundleRef, type IndexResult } from '../pipeline/modelIndex';
 import type { BundleSummary, LoadProgress } from '../pipeline/pipeline';
+import type { OpenOptions } from '../pipeline/sdFolder';
 import type { Variant, WorkerError } from '../worker/protocol';
 import type { SliceCreator, StoreDeps } from './types';
 
@@ -24,12 +26,25 @@ export function unetOf(summary: BundleSummary, variant: Variant): BundleSummary[
   return summary.unets.find((u) => (variant.model === 'teacher' ? u.role === 'teacher' : u.role === 'flash' && u.steps === variant.steps));
 }
 
-const SAFE_FOLDER = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** A folder under /models/, nested ones too (models/exports/sd-turbo): no '..', no empty or hidden segments. */
+const SAFE_FOLDER = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/;
+export const MAX_GUIDANCE = 30;
+
+/** The guidance a user typed for a folder: blank is none (each recipe keeps its own). */
+export function parseGuidance(text: string): { ok: true; value: number | null } | { ok: false; message: string } {
+  const t = text.trim();
+  if (t === '') return { ok: true, value: null };
+  const v = Number(t);
+  if (!Number.isFinite(v) || v < 0 || v > MAX_GUIDANCE) return { ok: false, message: `Guidance "${text}" is not a number from 0 to ${MAX_GUIDANCE}.` };
+  return { ok: true, value: v };
+}
 
 export interface ModelSlice {
   modelIndex: ModelIndexState;
   bundle: BundleRef | null;
   load: LoadState;
+  /** how the current folder was opened (the guidance typed for it); a bundle picked from the list has none */
+  openOptions: OpenOptions;
   /** true once the bundle's shared sessions are created (tokenizer, text encoder, VAE decoder) */
   modelReady: boolean;
   /** files of the loaded bundle that failed at load or in a later run, until a run that needs them works */
@@ -40,8 +55,8 @@ export interface ModelSlice {
   noteUnetWorks: (unetId: string) => void;
   loadModelIndex: (fetchFn: typeof fetch, preferred?: string) => Promise<void>;
   selectBundle: (id: string) => void;
-  /** a standard SD ONNX folder (or another bundle) served under /models/<name>/ */
-  openFolder: (name: string) => { ok: true } | { ok: false; message: string };
+  /** a standard SD ONNX folder (or another bundle) served under /models/<name>/, with the guidance typed for its recipes (blank: theirs) */
+  openFolder: (name: string, guidance?: string) => { ok: true } | { ok: false; message: string };
   loadBundle: () => void;
 }
 
@@ -61,6 +76,7 @@ export const createModelSlice =
     return {
       modelIndex: { kind: 'loading' },
       bundle: null,
+      openOptions: {},
       load: { kind: 'idle' },
       modelReady: false,
       fileFailures: [],
@@ -89,28 +105,31 @@ export const createModelSlice =
         const index = get().modelIndex;
         const bundle = index.kind === 'found' ? index.bundles.find((b) => b.id === id) : undefined;
         if (bundle && bundle.id !== get().bundle?.id) {
-          set({ bundle });
+          set({ bundle, openOptions: {} });
           get().loadBundle();
         }
       },
-      openFolder: (name) => {
+      openFolder: (name, guidance = '') => {
         const id = name.trim().replace(/^\/?models\//, '').replace(/\/+$/, '');
         if (!SAFE_FOLDER.test(id)) return { ok: false, message: `"${name}" is not a folder name under /models/` };
-        set({ bundle: { id, title: id, url: `/models/${id}/` } });
+        const g = parseGuidance(guidance);
+        if (!g.ok) return g;
+        set({ bundle: { id, title: id, url: `/models/${id}/` }, openOptions: { guidanceScale: g.value } });
         get().loadBundle();
         return { ok: true };
       },
       loadBundle: () => {
-        const { bundle, backendPref, model, steps, noiseCorrection } = get();
+        const { bundle, backendPref, model, steps, noiseCorrection, openOptions } = get();
         if (!bundle || !deps.engine) return;
         if (loadId !== null) deps.engine.cancel(loadId);
         set({ load: { kind: 'loading', progress: null }, modelReady: false, backendNotice: null, fileFailures: [] });
-        const job = deps.engine.load(bundle.url, backendPref, { model, steps, noiseCorrection }, {
-          onProgress: (progress) => {
+        const handlers = {
+          onProgress: (progress: LoadProgress) => {
             if (loadId === job.id) set({ load: { kind: 'loading', progress } });
           },
-          onBackend: (backend, reason) => get().setBackend(backend, reason),
-        });
+          onBackend: (backend: BackendInfo, reason: string) => get().setBackend(backend, reason),
+        };
+        const job = deps.engine.load(bundle.url, backendPref, { model, steps, noiseCorrection }, handlers, openOptions);
         loadId = job.id;
         void job.done.then((r) => {
           if (loadId !== job.id) return;

@@ -6,13 +6,14 @@ export function ModelPicker() {
   const index = useAppStore((s) => s.modelIndex);
   const bundle = useAppStore((s) => s.bundle);
   const [folder, setFolder] = useState('');
+  const [guidance, setGuidance] = useState('');
   const [error, setError] = useState<string | null>(null);
   const bundles = index.kind === 'found' ? index.bundles : [];
   const listed = bundles.some((b) => b.id === bundle?.id);
 
   const open = (e: FormEvent<HTMLFormElement>): void => {
     e.preventDefault();
-    const r = appStore.getState().openFolder(folder);
+    const r = appStore.getState().openFolder(folder, guidance);
     setError(r.ok ? null : r.message);
   };
 
@@ -38,6 +39,10 @@ export function ModelPicker() {
               Open
             </button>
           </span>
+        </label>
+        <label title="Classifier-free guidance for every recipe of the folder (SD-Turbo: 0 or 1; SD 1.x: 7.5). Blank: each recipe's own.">
+          <span className="option-label">Guidance (CFG)</span>
+          <input value={guidance} onChange={(e) => setGuidance(e.target.value)} placeholder="recipe's" inputMode="decimal" autoComplete="off" size={6} />
         </label>
         {error && <span className="error">{error}</span>}
       </form>

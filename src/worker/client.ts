@@ -5,6 +5,7 @@
 
 import type { BackendInfo, BackendPreference } from '../pipeline/backend';
 import type { GenerateOutput, LoadProgress, StepProgress } from '../pipeline/pipeline';
+import type { OpenOptions } from '../pipeline/sdFolder';
 import type { GenerateDone, GridDone, LoadDone, Variant, WorkerError, WorkerEvent, WorkerRequest } from './protocol';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: WorkerError };
@@ -25,7 +26,7 @@ export interface GenerateHandlers {
 
 /** What the store needs from inference; InferenceClient implements it over a Worker. */
 export interface Engine {
-  load(bundleUrl: string, backend: BackendPreference, warm: Variant, handlers?: LoadHandlers): { id: number; done: Promise<Result<LoadDone>> };
+  load(bundleUrl: string, backend: BackendPreference, warm: Variant, handlers?: LoadHandlers, options?: OpenOptions): { id: number; done: Promise<Result<LoadDone>> };
   generate(prompt: string, seed: number, variants: Variant[], handlers?: GenerateHandlers): { id: number; done: Promise<Result<GenerateDone>> };
   /** one image per seed (the seed grid); a newer generate or grid supersedes it, as it does them */
   grid(prompt: string, seeds: number[], variant: Variant, handlers?: GenerateHandlers): { id: number; done: Promise<Result<GridDone>> };
@@ -125,9 +126,9 @@ export class InferenceClient implements Engine {
     return { id, done };
   }
 
-  load(bundleUrl: string, backend: BackendPreference, warm: Variant, h: LoadHandlers = {}): { id: number; done: Promise<Result<LoadDone>> } {
+  load(bundleUrl: string, backend: BackendPreference, warm: Variant, h: LoadHandlers = {}, options: OpenOptions = {}): { id: number; done: Promise<Result<LoadDone>> } {
     return this.send<LoadDone>(
-      { type: 'load', bundleUrl, backend, warm },
+      { type: 'load', bundleUrl, backend, warm, options },
       (e) => loadEvent(e, h),
       (r) => (r.ok ? (r.request === 'load' ? { ok: true, value: r.value } : unexpected(r.request)) : { ok: false, error: r.error }),
     );

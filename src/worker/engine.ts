@@ -13,6 +13,7 @@ import { openBundle } from '../pipeline/openBundle';
 import { createOrtRuntime, loadOrt } from '../pipeline/ort';
 import { ORT_WASM_BASE } from '../pipeline/ortEnv';
 import { Pipeline, type GenerateOutput, type GenerateParams, type GridOutput } from '../pipeline/pipeline';
+import type { OpenOptions } from '../pipeline/sdFolder';
 import type { Runtime } from '../pipeline/runtime';
 import { availableChoice } from '../pipeline/variants';
 import { toWorkerError, type EngineCallbacks, type HostEngine } from './host';
@@ -62,7 +63,7 @@ export class WorkerEngine implements HostEngine {
     return this.runtime({ kind: 'wasm', reason, threads: this.threads }, null);
   }
 
-  async load(bundleUrl: string, pref: BackendPreference, cb: EngineCallbacks, warm: Variant): Promise<LoadDone> {
+  async load(bundleUrl: string, pref: BackendPreference, cb: EngineCallbacks, warm: Variant, options: OpenOptions = {}): Promise<LoadDone> {
     const t0 = performance.now();
     const old = this.pipeline;
     this.pipeline = null;
@@ -71,7 +72,7 @@ export class WorkerEngine implements HostEngine {
     const choice = this.lostReason
       ? { info: { kind: 'wasm', reason: this.lostReason, threads: this.threads } as BackendInfo, adapter: null }
       : await chooseBackend(this.scope.navigator.gpu, this.threads, pref);
-    const spec = await openBundle(this.io, new URL(bundleUrl, this.scope.location.origin).href, cb.signal);
+    const spec = await openBundle(this.io, new URL(bundleUrl, this.scope.location.origin).href, cb.signal, options);
     const pipeline = new Pipeline(spec, this.io, this.runtime(choice.info, choice.adapter));
     // The form's choice may be one this bundle lacks (flash on a teacher-only bundle): warm what the page will switch to.
     const offers = spec.unets.map((u) => ({ role: u.role, steps: u.recipe.timesteps.length }));
@@ -91,6 +92,15 @@ export class WorkerEngine implements HostEngine {
       const reason = `WebGPU failed (${err instanceof Error ? err.message : String(err)})`;
       await pipeline.switchRuntime(this.wasmRuntime(reason));
       await prepare();
+    }
+    // A folder whose every recipe runs on the graph that failed (a standard folder has one UNet) cannot make an
+    // image: refused now, with that UNet's error, rather than offering a Generate that fails.
+    const failedGraphs = new Set(spec.unets.filter((u) => failures.has(u.id)).map((u) => u.path));
+    const unusable = failedGraphs.size > 0 && spec.unets.every((u) => failedGraphs.has(u.path));
+    const failure = failures.values().next();
+    if (unusable && !failure.done) {
+      await pipeline.dispose();
+      throw failure.value;
     }
     if (spec.files) void pruneCache(this.io, spec.baseUrl, spec.files).catch(() => 0);
     this.pipeline = pipeline;

@@ -11,6 +11,7 @@ import { BundleFormatError } from '../pipeline/bundle';
 import { InputError, isAbortError, ModelError, VocabularyError } from '../pipeline/errors';
 import { BundleFileError } from '../pipeline/files';
 import type { GenerateOutput, GenerateParams, GridOutput, LoadProgress, StepProgress } from '../pipeline/pipeline';
+import type { OpenOptions } from '../pipeline/sdFolder';
 import type { LoadDone, Variant, WorkerError, WorkerEvent, WorkerRequest } from './protocol';
 
 export interface EngineCallbacks {
@@ -24,7 +25,7 @@ export interface EngineCallbacks {
 
 /** What the host drives: implemented over the real pipeline in engine.ts, faked in tests. */
 export interface HostEngine {
-  load(bundleUrl: string, backend: BackendPreference, cb: EngineCallbacks, warm: Variant): Promise<LoadDone>;
+  load(bundleUrl: string, backend: BackendPreference, cb: EngineCallbacks, warm: Variant, options?: OpenOptions): Promise<LoadDone>;
   generate(params: GenerateParams, cb: EngineCallbacks): Promise<GenerateOutput>;
   /** one image per seed; `params.seed` is not used */
   generateGrid(params: GenerateParams, seeds: readonly number[], cb: EngineCallbacks): Promise<GridOutput>;
@@ -172,7 +173,7 @@ export class InferenceHost {
     try {
       switch (job.type) {
         case 'load': {
-          const value = await this.engine.load(job.bundleUrl, job.backend, this.callbacks(job.id, signal, () => 0), job.warm);
+          const value = await this.engine.load(job.bundleUrl, job.backend, this.callbacks(job.id, signal, () => 0), job.warm, job.options ?? {});
           signal.throwIfAborted();
           this.post({ id: job.id, type: 'result', request: 'load', ok: true, value });
           break;

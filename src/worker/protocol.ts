@@ -6,6 +6,7 @@
 import type { BackendInfo, BackendPreference } from '../pipeline/backend';
 import type { UnetRole } from '../pipeline/bundle';
 import type { BundleSummary, GenerateOutput, LoadProgress, StepCount, StepProgress } from '../pipeline/pipeline';
+import type { OpenOptions } from '../pipeline/sdFolder';
 
 export interface Variant {
   model: UnetRole;
@@ -14,8 +15,8 @@ export interface Variant {
 }
 
 export type WorkerRequest =
-  /** `warm`: the variant whose UNet is loaded with the shared parts (others load when first used) */
-  | { id: number; type: 'load'; bundleUrl: string; backend: BackendPreference; warm: Variant }
+  /** `warm`: the variant whose UNet is loaded with the shared parts (others load when first used); `options`: how a standard folder is opened */
+  | { id: number; type: 'load'; bundleUrl: string; backend: BackendPreference; warm: Variant; options?: OpenOptions }
   /** one job, several images (the step comparison); a newer generate or grid supersedes it */
   | { id: number; type: 'generate'; prompt: string; seed: number; variants: Variant[] }
   /** one image per seed of one prompt and variant (the seed grid), batched where the graphs allow; superseded as a generate is */

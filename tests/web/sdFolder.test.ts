@@ -88,6 +88,14 @@ describe('model_index.json layouts', () => {
     await expect(openBundle(noScheduler, url('optimum/sd15-fp32'))).rejects.toThrow('scheduler/scheduler_config.json: is missing from the folder (HTTP 404)');
   });
 
+  it('an inpainting UNet (9 channels in, 4 out) is refused by its config', async () => {
+    const config = JSON.parse(await (await nodeIo().fetch(`${url('optimum/sd15-fp32')}unet/config.json`)).text()) as Record<string, unknown>;
+    const io = withFiles(nodeIo(), 'optimum/sd15-fp32', { 'unet/config.json': { ...config, in_channels: 9 } });
+    await expect(openBundle(io, url('optimum/sd15-fp32'))).rejects.toThrow(
+      'unet/config.json: "in_channels" is 9 but "out_channels" is 4 (an inpainting UNet, which needs an image and a mask): not supported',
+    );
+  });
+
   it('a guidance scale chosen for the folder applies to all its recipes', async () => {
     const spec = await openBundle(nodeIo(), url('optimum/sd15-fp32'), undefined, { guidanceScale: 4 });
     expect(spec.unets.map((u) => u.recipe.guidanceScale)).toEqual([4, 4, 4, 4]);
