@@ -21,7 +21,7 @@ COMMANDS = {
     "curves": ("distill.evaluation.curves", "learning curves (dev-prompt accuracy vs step) of distillation runs"),
     "srl-probe": ("distill.evaluation.srl_probe", "accuracy, faithfulness and cost of the SRL target per (γ, k)"),
     "relations": ("distill.evaluation.relations", "measure whether a teacher's text encoder and UNet read spatial relations"),
-    "reproduce": ("distill.evaluation.reproduce", "train, evaluate and report the paper's Tables 1 and 3 (reports/teacher-13921/RESULTS.md)"),
+    "reproduce": ("distill.evaluation.reproduce", "train, evaluate and report the paper's Tables 1 and 3 (reports/<teacher>/RESULTS.md)"),
     "export": ("distill.export.export", "export a diffusers SD folder to an ONNX model bundle with parity checks"),
 }
 # the earlier names, kept for one release so that scripts and notes that use them keep working

@@ -18,7 +18,7 @@ from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer, CLIPTokenizerFast
 
 import distill.export.export as export
-from distill.export.export import TextEncoderGraph, UNetGraph, VAEDecoderGraph
+from distill.distillation.flash import FlashConfig
 from distill.export.onnx import export_module, max_abs_diff, run_onnx
 from distill.networks.architectures import (TextConfig, UNetConfig, VAEConfig, build_text_encoder, build_tokenizer,
                                             build_unet, build_vae)
@@ -85,12 +85,12 @@ def write_tiny_sd_fixture(out: str, seed: int = 0) -> dict:
                         norm_num_groups=8, sample_size=64, scaling_factor=0.18215).eval()  # f=8 like SD: 8×8 -> 64×64
 
     ids = tokenizer(["a red circle", ""], padding="max_length", max_length=77, return_tensors="pt").input_ids.int()
-    export_module(TextEncoderGraph(text_encoder), (ids,), os.path.join(out, "text_encoder", "model.onnx"), ["input_ids"],
+    export_module(export.TextEncoderGraph(text_encoder), (ids,), os.path.join(out, "text_encoder", "model.onnx"), ["input_ids"],
                   ["last_hidden_state", "pooler_output"], {"input_ids": {0: "batch"}})
     x, t, e = torch.randn(2, 4, 8, 8), torch.tensor([999, 500]), torch.randn(2, 77, 32)
-    export_module(UNetGraph(unet), (x, t, e), os.path.join(out, "unet", "model.onnx"), ["sample", "timestep", "encoder_hidden_states"],
+    export_module(export.UNetGraph(unet), (x, t, e), os.path.join(out, "unet", "model.onnx"), ["sample", "timestep", "encoder_hidden_states"],
                   ["out_sample"], {"sample": {0: "batch"}, "timestep": {0: "batch"}, "encoder_hidden_states": {0: "batch"}})
-    export_module(VAEDecoderGraph(vae), (x,), os.path.join(out, "vae_decoder", "model.onnx"), ["latent_sample"], ["sample"],
+    export_module(export.VAEDecoderGraph(vae), (x,), os.path.join(out, "vae_decoder", "model.onnx"), ["latent_sample"], ["sample"],
                   {"latent_sample": {0: "batch"}})
     # the UNet's weights beside its graph, as optimum writes models over 2 GB (an fp32 SD UNet): the app must
     # find and read unet/model.onnx_data itself
@@ -120,11 +120,7 @@ def write_tiny_sd_fixture(out: str, seed: int = 0) -> dict:
     return reference
 
 
-STUDENT_RECIPES = {
-    "flash-1": {"sampler": "ddim", "timesteps": [999], "guidance_scale": 1.0, "noise_correction": True},
-    "flash-2": {"sampler": "ddim", "timesteps": [999, 666], "guidance_scale": 1.0, "noise_correction": True},
-    "flash-3": {"sampler": "ddim", "timesteps": [999, 750, 500], "guidance_scale": 1.0, "noise_correction": True},
-}
+STUDENT_RECIPES = {f"flash-{k}": FlashConfig().recipe(k) for k in (1, 2, 3)}  # the shipped students' recipes
 
 
 def write_tiny_bundle(out: str, seed: int = 0) -> dict:

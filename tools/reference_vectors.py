@@ -11,6 +11,7 @@ import json
 import numpy as np
 import torch
 
+from distill.distillation.flash import STUDENT_TIMESTEPS
 from distill.networks.architectures import make_noise_scheduler
 from distill.networks.pipeline import dpm_solver
 from distill.sampling.ddim import sample_ddim
@@ -18,7 +19,6 @@ from distill.sampling.noise import gaussian_noise
 
 
 SHAPE = (1, 4, 4, 4)
-STUDENT_TIMESTEPS = {1: [999], 2: [999, 666], 3: [999, 750, 500]}
 
 
 def toy_model(x: torch.Tensor, t) -> torch.Tensor:

@@ -1,4 +1,8 @@
-"""ADD-style adversarial diffusion distillation (Sauer et al. 2023), a Table 1 baseline."""
+"""ADD-style adversarial diffusion distillation (Sauer et al. 2023), a Table 1 baseline: the student sees
+forward-noised real latents at s ∈ {999, 749, 499, 249}; its x̂0, re-noised to a random t, is denoised by the CFG
+teacher, whose x̂0 (stop-grad) is the target (ADD §3.2); plus Imagine Flash's discriminator on frozen teacher-encoder
+features (common.Discriminator, hinge loss). Recipe: ADD's multi-step sampling (x̂0, then forward-diffuse to the next
+timestep with fresh noise), which is LCMScheduler with custom timesteps."""
 from __future__ import annotations
 
 import copy

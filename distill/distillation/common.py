@@ -25,13 +25,13 @@ from ..sampling.recipes import sample_recipe
 class StudentConfig:
     """The training fields every student's config has; each method adds its own and may change a default."""
     batch_size: int = 32
-    learning_rate: float = 5e-5  # 2e-4 was unstable for flash (t=500 loss 0.47 vs 0.095 at step 225)
-    pool_size: int = 8000  # data latents: forward-noised inputs (baselines, the forward ablation), the discriminator's real side
+    learning_rate: float = 5e-5
+    pool_size: int = 8000  # data latents: forward-noised inputs (baselines, forward ablation), the real side
     eval_every: int = 250
     eval_prompts_per_category: int = 8
     log_every: int = 25
     checkpoint_minutes: float = 5.0
-    mixed_precision: str = "no"  # "bf16", or "auto": bf16 only where the hardware has it (operational: may switch on resume)
+    mixed_precision: str = "no"  # "bf16", or "auto": bf16 only where the hardware has it (operational)
     seed: int = 0
 
 
@@ -77,32 +77,47 @@ def evaluate_student(pipe, unet, recipe: dict, rows: list[dict]) -> dict:
     return accuracy_by_category(rows, images, [0])
 
 
-def setup(args, cfg, method: str):
-    """The frozen teacher pieces, the data latent pool, the run's checkpoint (or None) and the batch sampler."""
+def start_run(args, cfg):
+    """Before any training state: refuse a record-only run folder, make the accelerator, seed torch, and load the
+    frozen teacher (VAE, text encoder, UNet) onto its device. (accelerator, pipe, teacher UNet, alphas_cumprod)"""
     refuse_record_only(args.run_dir)  # before any loading: such a folder is never trained into
     accelerator = make_accelerator(cfg.mixed_precision)
     torch.manual_seed(cfg.seed + accelerator.process_index)
     pipe = load_pipeline(args.teacher)
     teacher = pipe.unet.eval()
-    dev = accelerator.device
     for m in (pipe.vae, pipe.text_encoder, teacher):
-        m.requires_grad_(False).to(dev)
-    ac = pipe.scheduler.alphas_cumprod.double().to(dev)  # [1000]
+        m.requires_grad_(False).to(accelerator.device)
+    ac = pipe.scheduler.alphas_cumprod.double().to(accelerator.device)  # [1000]
+    return accelerator, pipe, teacher, ac
 
+
+def check_teacher(ckpt: dict, ckpt_path: str, teacher: str) -> None:
+    if ckpt.get("teacher") != os.path.abspath(teacher):
+        raise ValueError(f"{ckpt_path} distills {ckpt.get('teacher')}, not {os.path.abspath(teacher)}; "
+                         "use another --run-dir")
+
+
+def pool_and_rng(pipe, cfg, accelerator, step: int):
+    """The fixed pool of data latents (forward-noised student inputs, the discriminator's real side) and the run's
+    numpy rng, seeded with the step so that a resumed run draws new noise; torch is reseeded from it."""
+    scenes, latents = data_latent_pool(pipe, cfg.pool_size, cfg.seed, accelerator.device)  # [N, 4, h, w]
+    rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
+    torch.manual_seed(int(rng.integers(2**31)))  # noise draws differ after a resume, too
+    return scenes, latents, rng
+
+
+def setup(args, cfg, method: str):
+    """The frozen teacher pieces, the data latent pool, the run's checkpoint (or None) and the batch sampler."""
+    accelerator, pipe, teacher, ac = start_run(args, cfg)
+    dev = accelerator.device
     ckpt_path, ckpt, step, history = os.path.join(args.run_dir, "ckpt.pt"), None, 0, []
     if os.path.exists(ckpt_path):
         # the kind names the method: resuming a run with another --method raises here
         ckpt = load_checkpoint(ckpt_path, as_dict(cfg), kind=f"baseline-{method}")
-        if ckpt.get("teacher") != os.path.abspath(args.teacher):
-            raise ValueError(f"{ckpt_path} distills {ckpt.get('teacher')}, not {os.path.abspath(args.teacher)}; "
-                             "use another --run-dir")
+        check_teacher(ckpt, ckpt_path, args.teacher)
         step, history = ckpt["step"], ckpt["history"]
         accelerator.print(f"resuming {ckpt_path} ({method}) at step {step}")
-
-    # a fixed pool of data latents (as flash.py): every baseline's student input is forward-noised data
-    scenes, latents = data_latent_pool(pipe, cfg.pool_size, cfg.seed, dev)  # [N, 4, h, w]
-    rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
-    torch.manual_seed(int(rng.integers(2**31)))  # noise draws differ after a resume, too
+    scenes, latents, rng = pool_and_rng(pipe, cfg, accelerator, step)
     uncond_1 = encode_prompts(pipe.text_encoder, pipe.tokenizer, [""])  # [1, 77, D]
 
     def batch():

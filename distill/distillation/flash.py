@@ -29,13 +29,13 @@ from diffusers.training_utils import EMAModel
 
 from ..domain.prompts import DEV_PROMPTS, eval_subset
 from ..domain.scenes import caption
-from ..networks.pipeline import encode_prompts, load_pipeline
-from ..runs.accel import make_accelerator
-from ..runs.checkpoint import as_dict, load_checkpoint, refuse_record_only, save_atomic
+from ..networks.pipeline import encode_prompts
+from ..runs.checkpoint import as_dict, load_checkpoint, save_atomic
 from ..runs.config import load_config
 from ..runs.training import RunTimer, add_run_args
 from ..sampling.ddim import alpha_sigma, ddim_trajectory, guided, predict_x0, sample_ddim
-from .common import Discriminator, StudentConfig, data_latent_pool, evaluate_student, unet_encoder_features
+from .common import (Discriminator, StudentConfig, check_teacher, evaluate_student, pool_and_rng, save_student,
+                     start_run, unet_encoder_features)
 
 
 STUDENT_TIMESTEPS = {1: (999,), 2: (999, 666), 3: (999, 750, 500)}
@@ -63,7 +63,7 @@ class FlashConfig(StudentConfig):
     warmup_steps: int = 0
     lr_schedule_steps: int = 0  # the schedule's length; 0: max_steps (then a resume that changes max_steps moves it)
     ema_decay: float = 0.0  # > 0: an EMA of the student's weights, which is what is evaluated and saved
-    disc_learning_rate: float = 2e-4
+    disc_learning_rate: float = 2e-4  # (the student's stays 5e-5: 2e-4 was unstable, t=500 loss 0.47 vs 0.095)
     max_steps: int = 1000
 
     def __post_init__(self):
@@ -155,17 +155,8 @@ def parse_args(argv=None):
 
 def main(args) -> dict:
     cfg = load_config(FlashConfig, args.config, args.set)
-    refuse_record_only(args.run_dir)  # before any loading: such a folder is never trained into
-    accelerator = make_accelerator(cfg.mixed_precision)
-    torch.manual_seed(cfg.seed + accelerator.process_index)
-    pipe = load_pipeline(args.teacher)
-    vae, text_encoder, tokenizer, teacher = pipe.vae, pipe.text_encoder, pipe.tokenizer, pipe.unet.eval()
-    for m in (vae, text_encoder, teacher):
-        m.requires_grad_(False)
-    dev = accelerator.device
-    for m in (vae, text_encoder, teacher):
-        m.to(dev)
-    ac = pipe.scheduler.alphas_cumprod.double().to(dev)  # [1000]
+    accelerator, pipe, teacher, ac = start_run(args, cfg)
+    text_encoder, tokenizer, dev = pipe.text_encoder, pipe.tokenizer, accelerator.device
     trajectories = cfg.trajectories()
     gamma = {ts[-1]: shifted_timestep(ts[-1], cfg.gamma, cfg.gamma_shift, cfg.gamma_shift_above, ac)
              for ts in trajectories}
@@ -194,16 +185,11 @@ def main(args) -> dict:
         if ema is not None:
             ema.load_state_dict(ckpt["ema"])
         step, history, rng_state, init_student = ckpt["step"], ckpt["history"], ckpt.get("rng"), ckpt.get("init_student")
-        if ckpt.get("teacher") != os.path.abspath(args.teacher):
-            raise ValueError(f"{ckpt_path} distills {ckpt.get('teacher')}, not {os.path.abspath(args.teacher)}; "
-                             "use another --run-dir")
+        check_teacher(ckpt, ckpt_path, args.teacher)
         accelerator.print(f"resuming {ckpt_path} at step {step}")
     student_ddp, disc_ddp, opt, opt_d = accelerator.prepare(student, disc, opt, opt_d)
 
-    # a fixed pool of data latents: the forward ablation's x0 and the discriminator's real samples
-    scenes, latents = data_latent_pool(pipe, cfg.pool_size, cfg.seed, dev)  # [N, 4, h, w]
-    rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
-    torch.manual_seed(int(rng.integers(2**31)))  # noise draws differ after a resume, too
+    scenes, latents, rng = pool_and_rng(pipe, cfg, accelerator, step)  # the forward ablation's x0, the real samples
     if rng_state is not None:  # a checkpoint that saved its random state continues exactly where it stopped
         rng.bit_generator.state = rng_state["numpy"]
         torch.set_rng_state(rng_state["torch"])
@@ -338,9 +324,7 @@ def save_students(student, cfg: FlashConfig, run_dir: str) -> None:
     per extra count (the same weights, that count's recipe), so each exports as its own bundle UNet."""
     for k in cfg.all_step_counts():
         folder = os.path.join(run_dir, "unet" if k == cfg.student_steps else f"unet-{k}step")
-        student.save_pretrained(folder, safe_serialization=True)
-        with open(os.path.join(folder, "recipe.json"), "w") as f:
-            json.dump(cfg.recipe(k), f, indent=2)
+        save_student(student, cfg.recipe(k), folder)
 
 
 if __name__ == "__main__":

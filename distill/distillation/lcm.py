@@ -1,4 +1,7 @@
-"""Latent consistency distillation (Luo et al. 2023), a Table 1 baseline."""
+"""Latent consistency distillation (Luo et al. 2023), a Table 1 baseline, as diffusers' examples/
+consistency_distillation/train_lcm_distill_sd_wds.py does it: a DDIM solver of the CFG teacher over num_ddim_timesteps
+skip steps, an online student, an EMA target network, LCMScheduler's c_skip/c_out boundary condition, Huber loss.
+Recipe: diffusers' LCMScheduler (sampling.lcm.sample_lcm_recipe)."""
 from __future__ import annotations
 
 import copy

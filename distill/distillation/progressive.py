@@ -1,4 +1,7 @@
-"""Progressive distillation (Salimans & Ho 2022, Algorithm 2), a Table 1 baseline."""
+"""Progressive distillation (Salimans & Ho 2022, Algorithm 2), a Table 1 baseline: rounds halve the DDIM step count
+from start_steps to target_steps; one student DDIM step t→t'' learns to match two teacher DDIM steps t→t'→t''.
+Classifier-free guidance is baked into the first round's teacher (ε̂ with CFG w); later rounds' teachers are the
+previous round's (frozen) student. Recipe: plain DDIM on target_steps uniform timesteps, no CFG."""
 from __future__ import annotations
 
 import copy

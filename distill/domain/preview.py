@@ -28,3 +28,7 @@ def main(args) -> None:
     with open(os.path.splitext(args.out)[0] + ".txt", "w") as f:
         f.write("\n".join(f"{i}: {c}" for i, c in enumerate(captions)) + "\n")
     print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main(parse_args())

@@ -46,3 +46,7 @@ def main(args) -> None:
     if args.prompt:
         out["score"] = score(parse_prompt(args.prompt), analysis)
     print(json.dumps(out, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main(parse_args())

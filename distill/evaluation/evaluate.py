@@ -1,4 +1,4 @@
-"""Evaluation (issue: reproduce Tables 1 and 3): a model + a UNet + a recipe on a prompt file →
+"""Evaluation: a model + a UNet + a recipe on a prompt file →
   - accuracy per category: the analyzer's pass/fail for every (prompt, seed) image, with the spread over seeds;
   - FD: Fréchet distance between generated images and real renders of the same captions, in the committed
     tiny-CLIP image tower's features (checkpoints/text; the FID analogue of the domain);
@@ -10,7 +10,7 @@ python -m distill evaluate --model <teacher SD folder> --sampler ddim --steps 3 
 python -m distill evaluate --model models/shapescenes --unet-id flash-3 --out reports/eval/bundle-flash-3
 
 --model may be an exported ONNX bundle (a folder with manifest.json): then everything runs through onnxruntime
-(distill.onnx_bundle), so the numbers are those of the shipped files, and --unet-id picks one of its UNets, whose
+(distill.export.bundle), so the numbers are those of the shipped files, and --unet-id picks one of its UNets, whose
 manifest recipe is the default recipe.
 """
 from __future__ import annotations
@@ -119,7 +119,11 @@ def main(args) -> dict:
     pipe, unet, unet_recipe = load_model(args.model, args.unet, args.unet_id)
     return evaluate(pipe, unet, resolve_recipe(args, unet_recipe), model=args.model, unet_folder=args.unet,
                     prompts=args.prompts, seeds=args.seeds, fd_images=args.fd_images, features=args.features,
-                    batch_size=args.batch_size, out=args.out, command="python -m distill evaluate " + " ".join(_argv_for(args)))
+                    batch_size=args.batch_size, out=args.out,
+                    command=command_line(args.model, args.out, args.prompts, args.seeds, args.fd_images,
+                                         **{k: getattr(args, k) for k in ("unet", "unet_id", "recipe", "sampler", "steps",
+                                                                          "guidance_scale", "noise_correction",
+                                                                          "timesteps")}))
 
 
 def evaluate(pipe, unet, recipe: dict, *, model: str, unet_folder: str | None, prompts: str, seeds: list[int],
@@ -171,17 +175,19 @@ def evaluate(pipe, unet, recipe: dict, *, model: str, unet_folder: str | None, p
     return result
 
 
-def _argv_for(args) -> list[str]:
-    out = [f"--model {args.model}"]
+def command_line(model: str, out: str, prompts: str, seeds: list[int], fd_images: int, **flags) -> str:
+    """The `python -m distill evaluate` line that reproduces an evaluation (written into its report); flags: the
+    optional ones given (unet, unet_id, recipe as JSON text, sampler, steps, guidance_scale, noise_correction,
+    timesteps), None for absent."""
+    parts = [f"--model {model}"]
     for flag in ("unet", "unet_id", "recipe", "sampler", "steps", "guidance_scale", "noise_correction"):
-        value = getattr(args, flag)
-        if value is not None:
-            out.append(f"--{flag.replace('_', '-')} " + (f"'{value}'" if flag == "recipe" else str(value)))
-    if args.timesteps is not None:
-        out.append("--timesteps " + " ".join(map(str, args.timesteps)))
-    out += [f"--prompts {args.prompts}", "--seeds " + " ".join(map(str, args.seeds)),
-            f"--fd-images {args.fd_images}", f"--out {args.out}"]
-    return out
+        if flags.get(flag) is not None:
+            parts.append(f"--{flag.replace('_', '-')} " + (f"'{flags[flag]}'" if flag == "recipe" else str(flags[flag])))
+    if flags.get("timesteps") is not None:
+        parts.append("--timesteps " + " ".join(map(str, flags["timesteps"])))
+    parts += [f"--prompts {prompts}", "--seeds " + " ".join(map(str, seeds)), f"--fd-images {fd_images}",
+              f"--out {out}"]
+    return "python -m distill evaluate " + " ".join(parts)
 
 
 if __name__ == "__main__":

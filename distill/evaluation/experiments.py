@@ -12,6 +12,8 @@ from ..runs.checkpoint import read_run_record
 from ..runs.config import load_config
 
 
+# the shipped teacher's results (reports/README.md names the teachers)
+RESULTS_DIR = "reports/teacher-13921"
 CATEGORIES = ("single", "background", "color_binding", "size_binding", "spatial", "counting", "complex")
 
 
@@ -19,7 +21,7 @@ CATEGORIES = ("single", "background", "color_binding", "size_binding", "spatial"
 class Training:
     """A student to distil: `python -m distill <command> … --set <overrides>` into runs/<run>."""
     run: str
-    command: tuple[str, ...]  # e.g. ("distill",) or ("baseline", "--method", "lcm")
+    command: tuple[str, ...]  # e.g. ("flash",) or ("baseline", "--method", "lcm")
     overrides: tuple[str, ...] = ()
 
 
@@ -34,7 +36,7 @@ class Row:
 
 
 def _flash(run: str, steps: int, *overrides: str) -> Training:
-    return Training(run, ("distill",), (f"student_steps={steps}", *overrides))
+    return Training(run, ("flash",), (f"student_steps={steps}", *overrides))
 
 
 FLASH = {k: _flash(f"flash-{k}", k) for k in (1, 2, 3)}
@@ -111,5 +113,5 @@ def _total_steps(config: dict) -> int:
 def planned_steps(training: Training, args) -> int:
     """The step count the training command would run to now: today's defaults plus the overrides (max_steps is
     operational, so raising a default extends finished runs)."""
-    cls = FlashConfig if training.command == ("distill",) else CONFIGS[training.command[-1]]
+    cls = FlashConfig if training.command == ("flash",) else CONFIGS[training.command[-1]]
     return _total_steps(vars(load_config(cls, None, [*training.overrides, *args.set])))

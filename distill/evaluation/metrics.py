@@ -10,11 +10,8 @@ import torch
 from .. import REPO_ROOT
 from ..domain.render import images_to_tensor, render
 from ..domain.scenes import caption, sample_scene
-from ..networks.architectures import build_tokenizer
-from ..networks.clip import TinyCLIP, tokenize_short
-from ..runs.config import from_dict
-from ..runs.weights import load_stage
-from ..teacher.train_text import TrainTextConfig
+from ..networks.clip import tokenize_short
+from ..networks.loaders import load_clip
 
 
 FEATURES = os.path.join(REPO_ROOT, "checkpoints", "text")
@@ -26,11 +23,7 @@ class FeatureNet:
     """The committed tiny CLIP (text stage): image features for FD, both towers for the CLIP-score analogue."""
 
     def __init__(self, path: str = FEATURES):
-        stage = load_stage(path, "text")
-        self.tokenizer = build_tokenizer()
-        cfg = from_dict(TrainTextConfig, stage["config"])  # the config that trained these weights
-        self.clip = TinyCLIP(cfg.model, cfg.image_width, self.tokenizer).eval()
-        self.clip.load_state_dict(stage["model"])
+        self.clip, self.tokenizer = load_clip(path)
         self.path = os.path.abspath(path)
 
     @torch.no_grad()

@@ -1,4 +1,4 @@
-"""RESULTS.md (reports/teacher-13921/) from the rows' eval results: Tables 1 and 3, the few-step table and the quality-vs-NFE plot."""
+"""RESULTS.md from the rows' eval results: Tables 1 and 3, the few-step table and the quality-vs-NFE plot."""
 from __future__ import annotations
 
 import os

@@ -22,9 +22,10 @@ from ..distillation.flash import teacher_x0
 from ..domain.analyzer import accuracy_by_category
 from ..domain.prompts import DEV_PROMPTS, eval_subset
 from ..networks.pipeline import decode_latents, encode_prompts, load_pipeline
-from ..sampling.ddim import guided, sample_ddim
+from ..sampling.ddim import alpha_sigma, guided, sample_ddim
 from ..sampling.noise import gaussian_noise
 from ..sampling.recipes import ddim_timesteps
+
 
 
 def parse_args(argv=None):
@@ -65,7 +66,7 @@ def main(args) -> dict:
     gen = torch.Generator().manual_seed(args.seed)
     results = []
     for gamma in args.gammas:
-        a, s = ac[gamma].sqrt().float(), (1 - ac[gamma]).sqrt().float()
+        a, s = (v.float() for v in alpha_sigma(ac, gamma))
         x_start = a * x0 + s * torch.randn(x0.shape, generator=gen)  # one re-noising per γ, shared by every k
         for k in args.teacher_steps:
             target = teacher_x0(teacher, x_start, gamma, k, ac)

@@ -1,17 +1,17 @@
-"""An exported ONNX bundle (distill.export: manifest.json + the diffusers ONNX layout) as a sampling pipeline, so that
+"""An exported ONNX bundle (export.export: manifest.json + the diffusers ONNX layout) as a sampling pipeline, so that
 distill.sampling.recipes.sample_recipe — and with it `python -m distill evaluate --model <bundle> --unet-id flash-3` — runs the
 shipped files through onnxruntime (CPUExecutionProvider) instead of the PyTorch weights they were exported from.
 
 The components are loaded by diffusers' own OnnxStableDiffusionPipeline (OnnxRuntimeModel sessions, the bundle's
 tokenizer and scheduler config); the students' UNets are further OnnxRuntimeModels. Small adapters give each session
-the slice of the diffusers model interface that distill.recipes, distill.sampling and distill.baselines call
+the slice of the diffusers model interface that sampling.recipes, sampling.ddim and sampling.lcm call
 (`.config`, `.device`, `unet(x, t, h).sample`, `text_encoder(ids)[0]`, `vae.decode(z).sample`), so the DDIM and LCM
 recipes run the very same code as the PyTorch path.
 
 OnnxStableDiffusionPipeline.__call__ itself does not fit our bundles: it feeds int32 input_ids (ours are int64),
 decodes with SD's hard-coded 1/0.18215 (ours: manifest vae_scaling_factor) and assumes an f=8 VAE (ours is f=4).
 `OnnxBundle.__call__` is therefore StableDiffusionPipeline.__call__'s scheduler loop, step for step, on the sessions;
-distill.pipeline.sample_with_pipeline drives it with the same portable seeded noise as the PyTorch path.
+sampling.recipes.sample_with_pipeline drives it with the same portable seeded noise as the PyTorch path.
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _session_options() -> ort.SessionOptions:
 
 
 class OnnxTextEncoder:
-    """text_encoder(input_ids)[0] -> last_hidden_state, as distill.pipeline.encode_prompts calls a CLIPTextModel."""
+    """text_encoder(input_ids)[0] -> last_hidden_state, as networks.pipeline.encode_prompts calls a CLIPTextModel."""
 
     device = torch.device("cpu")
 
@@ -90,7 +90,7 @@ class OnnxUNet:
 
 
 class OnnxVAEDecoder:
-    """vae.decode(latents / scaling_factor).sample, as distill.pipeline.decode_latents calls an AutoencoderKL."""
+    """vae.decode(latents / scaling_factor).sample, as networks.pipeline.decode_latents calls an AutoencoderKL."""
 
     def __init__(self, model: OnnxRuntimeModel, scaling_factor: float):
         self.model = model
@@ -154,7 +154,7 @@ class OnnxBundle:
     def __call__(self, prompt: list[str], height: int, width: int, num_inference_steps: int, guidance_scale: float,
                  latents: torch.Tensor, output_type: str = "np") -> StableDiffusionPipelineOutput:
         """The teacher's recipe (DPM-Solver++ 2M with CFG) as StableDiffusionPipeline.__call__ runs it, with the
-        arguments distill.pipeline.sample_with_pipeline passes."""
+        arguments sampling.recipes.sample_with_pipeline passes."""
         expected = self.latent_shape[1] * self.vae_scale_factor
         if (height, width) != (expected, expected) or output_type != "np":
             raise ValueError(f"this bundle samples {expected}×{expected} images as numpy arrays, "

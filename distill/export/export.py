@@ -188,7 +188,7 @@ def parse_args(argv=None):
                    help="the runs folder of `distill reproduce`: ships the runs named in SHIPPED_STUDENTS "
                         "for this teacher (RUNS/teacher-<hash>/<run>/unet) that exist, as unet-flash-1/2/3")
     p.add_argument("--students-run", action="append", default=[], metavar="RUN",
-                   help="a distill run folder (or its packed copy, checkpoints/students/<name>) whose student learned "
+                   help="a flash run folder (or its packed copy, checkpoints/students/<name>) whose student learned "
                         "several step counts: its unet/ ships once per count k, as unet-flash-k with k's recipe")
     p.add_argument("--teacher-steps", type=int, default=25, help="teacher recipe: DPM-Solver++ steps")
     p.add_argument("--guidance-scale", type=float, default=4.0, help="teacher recipe: CFG scale")
@@ -214,7 +214,7 @@ def run_students(run_dir: str) -> list[tuple[str, str, dict]]:
     """(flash-k, run/unet, k-step recipe) for every step count a distill run's student learned."""
     record = read_run_record(run_dir)
     if record is None or record.get("kind") != "flash":
-        raise ValueError(f"--students-run {run_dir}: not a distill run folder (no flash ckpt.pt or record.json)")
+        raise ValueError(f"--students-run {run_dir}: not a flash run folder (no flash ckpt.pt or record.json)")
     if not os.path.exists(os.path.join(run_dir, "unet", "config.json")):
         raise ValueError(f"--students-run {run_dir}: no trained student in {os.path.join(run_dir, 'unet')}")
     cfg = from_dict(FlashConfig, record["config"])

@@ -6,8 +6,6 @@ import hashlib
 from dataclasses import dataclass
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import CLIPTextConfig, CLIPTextModel, PreTrainedTokenizerFast
@@ -101,41 +99,6 @@ def build_text_encoder(cfg: TextConfig, tokenizer) -> CLIPTextModel:
                             bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
                             pad_token_id=tokenizer.pad_token_id)
     return CLIPTextModel(config)
-
-
-class ImageTower(nn.Module):
-    """Tiny CLIP image encoder on 64×64 renders; its features also serve FD and the CLIP-score analogue.
-    The 4×4 map is flattened, not pooled: global pooling hides where things are, and relations need that."""
-
-    def __init__(self, width: int = 64, embed_dim: int = 128, map_channels: int = 32):
-        super().__init__()
-        chans = [3, width, width * 2, width * 2, width * 4]
-        layers = []
-        for cin, cout in zip(chans[:-1], chans[1:]):
-            layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.GroupNorm(8, cout), nn.SiLU(),
-                       nn.Conv2d(cout, cout, 3, padding=1, stride=2), nn.GroupNorm(8, cout), nn.SiLU()]
-        layers += [nn.Conv2d(chans[-1], map_channels, 1)]
-        self.body = nn.Sequential(*layers)  # [B, 3, 64, 64] -> [B, map_channels, 4, 4]
-        self.feature_dim = map_channels * 16
-        self.proj = nn.Linear(self.feature_dim, embed_dim)
-
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        return self.body(images).flatten(1)  # [B, map_channels * 16]
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.proj(self.features(images)), dim=-1)
-
-
-class TextTower(nn.Module):
-    """CLIPTextModel plus a projection of its pooled (EOS) state into the joint space."""
-
-    def __init__(self, encoder: CLIPTextModel, embed_dim: int):
-        super().__init__()
-        self.encoder = encoder
-        self.proj = nn.Linear(encoder.config.hidden_size, embed_dim, bias=False)
-
-    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.proj(self.encoder(input_ids).pooler_output), dim=-1)
 
 
 def make_noise_scheduler() -> DDPMScheduler:

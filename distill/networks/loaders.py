@@ -10,9 +10,10 @@ from diffusers import UNet2DConditionModel
 from ..runs.config import from_dict
 from ..runs.weights import load_stage
 from .architectures import TextConfig, VAEConfig, build_text_encoder, build_tokenizer, build_vae, fingerprint
+from .clip import TinyCLIP
 
 
-def _latent_id(stage: dict, vae) -> str:
+def latent_id(stage: dict, vae) -> str:
     """The fingerprint of the VAE whose encoder this one has: its own, unless it is a decoder-only fine-tune."""
     return stage.get("encoder_of") or fingerprint(vae)
 
@@ -23,7 +24,7 @@ def load_vae_with_latent_id(path: str):
     stage = load_stage(path, "vae")
     vae = build_vae(from_dict(VAEConfig, stage["config"]["model"]))
     vae.load_state_dict(stage["model"])
-    return vae.eval().requires_grad_(False), _latent_id(stage, vae)
+    return vae.eval().requires_grad_(False), latent_id(stage, vae)
 
 
 def load_vae(path: str):
@@ -53,3 +54,13 @@ def load_unet(path: str | None) -> tuple[UNet2DConditionModel | None, dict | Non
         with open(recipe_path) as f:
             recipe = json.load(f)
     return unet, recipe
+
+
+def load_clip(path: str):
+    """The tiny CLIP of a train-text run folder or packed weights, frozen, and its tokenizer."""
+    stage = load_stage(path, "text")
+    tokenizer = build_tokenizer()
+    config = stage["config"]  # the config that trained these weights
+    clip = TinyCLIP(from_dict(TextConfig, config["model"]), config["image_width"], tokenizer)
+    clip.load_state_dict(stage["model"])
+    return clip.eval().requires_grad_(False), tokenizer

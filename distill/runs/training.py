@@ -1,4 +1,4 @@
-"""What every training stage shares: its command-line flags, its clock, and the periodic-eval prompt subset."""
+"""What every training stage shares: its command-line flags and its clock."""
 from __future__ import annotations
 
 import argparse

@@ -1,5 +1,5 @@
 """Compact weights for the repository: a finished stage (or a teacher mid-training) as model.safetensors +
-config.json, so the next session can resume on a new machine without the run folders. No optimizer state.
+config.json, so that another machine can resume without the run folders. No optimizer state.
 A distilled student packs as its fp16 (EMA) UNet folder plus a run record (record.json), which export reads like a run
 trained elsewhere and `distill flash --init-student <out>/unet` continues from.
 

@@ -16,6 +16,8 @@ def alpha_sigma(alphas_cumprod: torch.Tensor, t) -> tuple[torch.Tensor, torch.Te
     if isinstance(t, torch.Tensor) and t.dim() > 0:
         ac = torch.where(t >= 0, alphas_cumprod[t.clamp(min=0)], torch.ones_like(alphas_cumprod[0])).double()
         return ac.sqrt().view(-1, 1, 1, 1), (1 - ac).sqrt().view(-1, 1, 1, 1)
+    if int(t) < 0:
+        raise ValueError(f"timestep {int(t)} < 0: a scalar t must be a training timestep (0..999)")
     ac = alphas_cumprod[int(t)].double()
     return ac.sqrt(), (1 - ac).sqrt()
 

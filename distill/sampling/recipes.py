@@ -2,10 +2,10 @@
 
 Samplers by name:
   dpmsolver++  diffusers' DPMSolverMultistepScheduler through StableDiffusionPipeline (the teacher's recipe)
-  ddim         deterministic DDIM (distill.sampling.sample_ddim), optional noise correction at t = T, optional CFG
-  lcm          diffusers' LCMScheduler (consistency models' multistep sampler; distill.baselines)
+  ddim         deterministic DDIM (sampling.ddim.sample_ddim), optional noise correction at t = T, optional CFG
+  lcm          diffusers' LCMScheduler (consistency models' multistep sampler; sampling.lcm)
 
-Every sampler starts from the same portable seeded noise (distill.noise), so one seed gives comparable images
+Every sampler starts from the same portable seeded noise (sampling.noise), so one seed gives comparable images
 across recipes and in the browser.
 """
 from __future__ import annotations
@@ -127,7 +127,7 @@ def sample_with_pipeline(pipe: StableDiffusionPipeline, prompts: list[str], seed
     size = pipe.unet.config.sample_size * pipe.vae_scale_factor
     shape = (pipe.unet.config.in_channels, pipe.unet.config.sample_size, pipe.unet.config.sample_size)
     for i in range(0, len(prompts), batch_size):
-        # portable seeded noise (distill.noise): the browser draws the same x_T for the same seed
+        # portable seeded noise (sampling.noise): the browser draws the same x_T for the same seed
         latents = torch.from_numpy(np.stack([gaussian_noise(s, shape) for s in seeds[i:i + batch_size]]))
         images = pipe(prompts[i:i + batch_size], height=size, width=size, num_inference_steps=steps,
                       guidance_scale=guidance_scale, latents=latents, output_type="np").images

@@ -1,5 +1,5 @@
 """Write a trained teacher (EMA weights) with its VAE, text encoder and tokenizer as a diffusers Stable
-Diffusion folder: the form every later stage (sample, distill, export, eval) takes."""
+Diffusion folder: the form every later stage (sample, flash, baseline, export, evaluate) takes."""
 from __future__ import annotations
 
 import argparse

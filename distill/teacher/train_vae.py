@@ -16,7 +16,7 @@ from ..domain.analyzer import analyze_and_score
 from ..domain.render import images_to_tensor, render, tensor_to_images
 from ..domain.scenes import caption, sample_scene
 from ..networks.architectures import VAEConfig, build_vae
-from ..networks.loaders import _latent_id
+from ..networks.loaders import latent_id
 from ..runs.accel import make_accelerator
 from ..runs.checkpoint import as_dict, load_checkpoint, save_atomic
 from ..runs.config import load_config
@@ -115,7 +115,7 @@ def main(args) -> dict:
     elif args.init_from:
         stage = load_stage(args.init_from, "vae")
         vae.load_state_dict(stage["model"])
-        encoder_of = _latent_id(stage, vae) if cfg.decoder_only else None
+        encoder_of = latent_id(stage, vae) if cfg.decoder_only else None
         accelerator.print(f"weights from {args.init_from}")
     elif cfg.decoder_only:
         raise ValueError("decoder_only fine-tunes a trained VAE's decoder: give --init-from")

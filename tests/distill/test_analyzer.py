@@ -1,4 +1,3 @@
-
 import numpy as np
 
 from distill.domain.analyzer import analyze, analyze_and_score

@@ -143,5 +143,5 @@ def test_a_packed_student_of_several_step_counts_ships_once_per_count(bundle, tm
     assert {unets[f"flash-{k}"]["distillation"]["step"] for k in (1, 2, 3)} == {7}
     files = {f["path"]: f["sha256"] for f in manifest["files"]}
     assert len({files[f"unet-flash-{k}/model.onnx"] for k in (1, 2, 3)}) == 1  # one student, three recipes
-    with pytest.raises(ValueError, match="not a distill run folder"):
+    with pytest.raises(ValueError, match="not a flash run folder"):
         export.run_students(str(tmp_path / "nothing"))

@@ -58,7 +58,7 @@ def test_few_step_srl_ablations_differ_from_their_students_only_in_srl():
 def test_shipped_students_are_trained_by_rows_that_report_three_seeds():
     for sid, run in SHIPPED_STUDENTS.items():
         (row,) = [r for r in ROWS if r.training and r.training.run == run and not r.recipe]
-        assert row.main and row.training.command == ("distill",)  # an Imagine Flash student, with the spread
+        assert row.main and row.training.command == ("flash",)  # an Imagine Flash student, with the spread
         assert sid == f"flash-{row.steps}" and f"student_steps={row.steps}" in row.training.overrides
 
 
