@@ -115,16 +115,19 @@ train-teacher-balance: deps-python
 	$(PY) -m distill train-teacher --config distill/configs/teacher_balance.json --vae-run $(RUNS)/vae3-decoder \
 	  --text-run $(RUNS)/text2 --run-dir $(RUNS)/teacher-bal --init-weights $(RUNS)/teacher-rel --max-minutes $(CHUNK)
 	$(PY) -m distill save-teacher --teacher-run $(RUNS)/teacher-bal --vae-run $(RUNS)/vae3-decoder --out $(TEACHER)
-# the shipped bundle: the teacher folder (from checkpoints/ when no run made one) and the one student of 1, 2 and 3
-# steps (its run folder from train-students, else its packed copy in checkpoints/) as flash-1, flash-2 and flash-3
+# the shipped bundle: the teacher folder (from checkpoints/ when no run made one) and, per step count, the best phase
+# of the one student on the dev prompts (3 seeds): flash-1 from phase 4, flash-2 and flash-3 from phase 3
 bundle: deps-python teacher-folder
 	$(PY) -m distill export --teacher $(TEACHER) --out models/shapescenes --name "ShapeScenes" \
-	  --students-run $(if $(wildcard $(STUDENTS)/any-step-p3/ckpt.pt),$(STUDENTS)/any-step-p3,$(PACKED_STUDENT))
+	  --students-run $(call student_dir,any-step-p4):flash-1 --students-run $(call student_dir,any-step-p3):flash-2,flash-3
+# a phase's run folder when this machine trained it, else its packed copy in checkpoints/ (phase 3's is any-step)
+student_dir = $(if $(wildcard $(STUDENTS)/$(1)/ckpt.pt),$(STUDENTS)/$(1),$(if $(filter any-step-p3,$(1)),$(PACKED_STUDENT),checkpoints/students/$(1)))
 
 # ---- the shipped students: one student learns 1, 2 and 3 steps (issue 15's recipe: γ shifted for 16² latents on the
 # structure steps, k = 4 teacher steps, every t in every batch, EMA, cosine lr). Phase 1 (1,022 steps of a 2,000-step
 # cosine) gives every trajectory an equal share of the batch; phase 2 continues its EMA weights with half the batch at
-# t = 999, the one step of the 1-step student; phase 3 continues phase 2's EMA weights on a fresh 1,000-step cosine.
+# t = 999, the one step of the 1-step student; phases 3 and 4 continue the last EMA weights on fresh cosines (1,000
+# and 1,750 steps).
 # About 3 s a step on a 2-core AVX2 EPYC in fp32.
 STUDENTS ?= $(RUNS)/students
 PACKED_STUDENT := checkpoints/students/any-step
@@ -138,13 +141,17 @@ train-students: deps-python teacher-folder
 	  --run-dir $(STUDENTS)/any-step-p2 --init-student $(STUDENTS)/any-step/unet --max-minutes $(CHUNK)
 	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_any_step_phase3.json \
 	  --run-dir $(STUDENTS)/any-step-p3 --init-student $(STUDENTS)/any-step-p2/unet --max-minutes $(CHUNK)
+	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_any_step_phase4.json \
+	  --run-dir $(STUDENTS)/any-step-p4 --init-student $(STUDENTS)/any-step-p3/unet --max-minutes $(CHUNK)
 # the finished (or interrupted) last phase into git: fp16 EMA UNet + run record; `distill flash --init-student
 # $(PACKED_STUDENT)/unet` continues it on another machine
 pack-students: deps-python
 	$(PY) -m distill weights --run-dir $(STUDENTS)/any-step-p3 --out $(PACKED_STUDENT)
+	$(PY) -m distill weights --run-dir $(STUDENTS)/any-step-p4 --out checkpoints/students/any-step-p4
 student-curves: deps-python
 	$(PY) -m distill curves --run "phase 1=$(STUDENTS)/any-step" --run "phase 2=$(STUDENTS)/any-step-p2" \
-	  --run "phase 3=$(STUDENTS)/any-step-p3" --offset "phase 2=1022" --offset "phase 3=1956" --out reports/students/curves
+	  --run "phase 3=$(STUDENTS)/any-step-p3" --run "phase 4=$(STUDENTS)/any-step-p4" --offset "phase 2=1022" \
+	  --offset "phase 3=1956" --offset "phase 4=2716" --out reports/students/curves
 
 # ---- the paper's Tables 1 and 3 ($(RESULTS)/RESULTS.md): trains every missing student for at most TRAIN_MINUTES
 # per run (resumable: run it again until the report lists nothing as "not yet run"), evaluates with caching ----

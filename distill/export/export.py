@@ -187,9 +187,10 @@ def parse_args(argv=None):
     p.add_argument("--students-from", default=None, metavar="RUNS",
                    help="the runs folder of `distill reproduce`: ships the runs named in SHIPPED_STUDENTS "
                         "for this teacher (RUNS/teacher-<hash>/<run>/unet) that exist, as unet-flash-1/2/3")
-    p.add_argument("--students-run", action="append", default=[], metavar="RUN",
+    p.add_argument("--students-run", action="append", default=[], metavar="RUN[:ID,…]",
                    help="a flash run folder (or its packed copy, checkpoints/students/<name>) whose student learned "
-                        "several step counts: its unet/ ships once per count k, as unet-flash-k with k's recipe")
+                        "several step counts: its unet/ ships once per count k, as unet-flash-k with k's recipe; "
+                        "RUN:flash-1,flash-2 ships only those")
     p.add_argument("--teacher-steps", type=int, default=25, help="teacher recipe: DPM-Solver++ steps")
     p.add_argument("--guidance-scale", type=float, default=4.0, help="teacher recipe: CFG scale")
     p.add_argument("--fp32-weights", action="store_true", help="store weights as fp32 (default: fp16 storage, fp32 compute)")
@@ -230,8 +231,16 @@ def main(args) -> dict:
         if "=" not in item:
             raise ValueError(f"--student {item!r} is not ID=FOLDER")
         students.append((*item.split("=", 1), None))
-    for run in args.students_run:
-        students += run_students(run)
+    for item in args.students_run:
+        run, _, ids = item.partition(":")
+        picked = run_students(run)
+        if ids:
+            wanted, offered = ids.split(","), [sid for sid, _, _ in picked]
+            if set(wanted) - set(offered):
+                raise ValueError(f"--students-run {item}: {sorted(set(wanted) - set(offered))} not among the run's "
+                                 f"students {offered}")
+            picked = [s for s in picked if s[0] in wanted]
+        students += picked
     if args.students_from:
         runs = os.path.join(args.students_from, teacher_run_id(args.teacher))
         found = {sid: os.path.join(runs, run, "unet") for sid, run in SHIPPED_STUDENTS.items()
