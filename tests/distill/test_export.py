@@ -145,3 +145,10 @@ def test_a_packed_student_of_several_step_counts_ships_once_per_count(bundle, tm
     assert len({files[f"unet-flash-{k}/model.onnx"] for k in (1, 2, 3)}) == 1  # one student, three recipes
     with pytest.raises(ValueError, match="not a flash run folder"):
         export.run_students(str(tmp_path / "nothing"))
+    # RUN:ID,… ships only those of the run's students (the bundle takes each step count from its best phase)
+    some = export.main(export.parse_args(["--teacher", str(base / "teacher"), "--out", str(tmp_path / "c"),
+                                          "--students-run", f"{tmp_path / 'packed'}:flash-1"]))
+    assert sorted(u["id"] for u in some["unets"]) == ["flash-1", "teacher"]
+    with pytest.raises(ValueError, match=r"\['flash-9'\] not among the run's students"):
+        export.main(export.parse_args(["--teacher", str(base / "teacher"), "--out", str(tmp_path / "d"),
+                                       "--students-run", f"{tmp_path / 'packed'}:flash-9"]))
