@@ -9,12 +9,12 @@ import copy
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from ..runs.training import RunTimer
 from ..sampling.ddim import alpha_sigma, guided
 from ..sampling.lcm import consistency_fn, lcm_scheduler
-from .common import Discriminator, StudentConfig, log, maybe_evaluate, save_checkpoint, setup, unet_encoder_features
+from .common import (Discriminator, StudentConfig, adversarial_loss, discriminator_step, log, maybe_evaluate,
+                     save_checkpoint, setup, unet_encoder_features)
 
 
 ADD_TIMESTEPS = (999, 749, 499, 249)
@@ -96,11 +96,7 @@ def train_add(args, cfg: ADDConfig) -> dict:
             # 3. adversarial: teacher-encoder features of noised real / fake latents; hinge loss (as flash.py)
             loss_adv = torch.zeros((), device=dev)
             if cfg.adversarial_weight > 0:
-                t_d = torch.randint(0, 750, (b,), device=dev)
-                noise = torch.randn_like(x0_student)
-                a_d, s_d = (v.float() for v in alpha_sigma(ac, t_d))
-                fake_in = a_d * x0_student + s_d * noise
-                loss_adv = -disc_ddp(unet_encoder_features(teacher, fake_in, t_d.float(), uncond)).mean()
+                loss_adv, noising = adversarial_loss(teacher, disc_ddp, x0_student, ac, uncond)
             loss = loss_distill + cfg.adversarial_weight * loss_adv
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
@@ -109,13 +105,7 @@ def train_add(args, cfg: ADDConfig) -> dict:
 
         loss_d = torch.zeros((), device=dev)
         if cfg.adversarial_weight > 0:
-            with torch.no_grad(), accelerator.autocast():
-                f_real = unet_encoder_features(teacher, a_d * x0 + s_d * noise, t_d.float(), uncond)
-                f_fake = unet_encoder_features(teacher, fake_in.detach(), t_d.float(), uncond)
-            loss_d = F.relu(1 - disc_ddp(f_real.float())).mean() + F.relu(1 + disc_ddp(f_fake.float())).mean()
-            opt_d.zero_grad(set_to_none=True)
-            accelerator.backward(loss_d)
-            opt_d.step()
+            loss_d = discriminator_step(teacher, disc_ddp, opt_d, accelerator, x0, noising, uncond)
 
         run.step += 1
         if run.step % cfg.log_every == 0 or run.step == 1:

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from ..domain.analyzer import accuracy_by_category
 from ..domain.prompts import eval_subset
@@ -18,6 +19,7 @@ from ..networks.latents import latent_pool
 from ..networks.pipeline import encode_prompts, load_pipeline
 from ..runs.accel import make_accelerator
 from ..runs.checkpoint import as_dict, load_checkpoint, refuse_record_only, save_atomic
+from ..sampling.ddim import alpha_sigma
 from ..sampling.recipes import sample_recipe
 
 
@@ -69,6 +71,30 @@ class Discriminator(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.out(self.body(features).mean((2, 3))).squeeze(1)  # [B]
+
+
+def adversarial_loss(teacher, disc, x0_student, ac, uncond):
+    """The student's side of the adversarial term: its x̂0 forward-noised to t_d ~ U[0, 750), judged on frozen
+    teacher-encoder features (hinge loss). Returns the loss and the noising, which discriminator_step reuses."""
+    t_d = torch.randint(0, 750, (x0_student.shape[0],), device=x0_student.device)
+    noise = torch.randn_like(x0_student)
+    a_d, s_d = (v.float() for v in alpha_sigma(ac, t_d))  # [B, 1, 1, 1]
+    fake_in = a_d * x0_student + s_d * noise
+    loss = -disc(unet_encoder_features(teacher, fake_in, t_d.float(), uncond)).mean()
+    return loss, SimpleNamespace(t=t_d, noise=noise, a=a_d, s=s_d, fake_in=fake_in)
+
+
+def discriminator_step(teacher, disc, opt_d, accelerator, real_x0, noising, uncond) -> torch.Tensor:
+    """One hinge-loss step of the discriminator: real latents noised as the fake ones were, the fake ones detached."""
+    with torch.no_grad(), accelerator.autocast():
+        t = noising.t.float()
+        f_real = unet_encoder_features(teacher, noising.a * real_x0 + noising.s * noising.noise, t, uncond)
+        f_fake = unet_encoder_features(teacher, noising.fake_in.detach(), t, uncond)
+    loss_d = F.relu(1 - disc(f_real.float())).mean() + F.relu(1 + disc(f_fake.float())).mean()
+    opt_d.zero_grad(set_to_none=True)
+    accelerator.backward(loss_d)
+    opt_d.step()
+    return loss_d
 
 
 def evaluate_student(pipe, unet, recipe: dict, rows: list[dict]) -> dict:

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from diffusers import UNet2DConditionModel
 from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel
@@ -34,8 +33,8 @@ from ..runs.checkpoint import as_dict, load_checkpoint, save_atomic
 from ..runs.config import load_config
 from ..runs.training import RunTimer, add_run_args
 from ..sampling.ddim import alpha_sigma, ddim_trajectory, guided, predict_x0, sample_ddim
-from .common import (Discriminator, StudentConfig, check_teacher, evaluate_student, pool_and_rng, save_student,
-                     start_run, unet_encoder_features)
+from .common import (Discriminator, StudentConfig, adversarial_loss, check_teacher, discriminator_step,
+                     evaluate_student, pool_and_rng, save_student, start_run, unet_encoder_features)
 
 
 STUDENT_TIMESTEPS = {1: (999,), 2: (999, 666), 3: (999, 750, 500)}
@@ -257,11 +256,7 @@ def main(args) -> dict:
             # 4. adversarial: teacher-encoder features of noised real / fake latents; hinge loss
             loss_adv = torch.zeros(())
             if cfg.adversarial_weight > 0:
-                t_d = torch.randint(0, 750, (b,), device=dev)
-                noise = torch.randn_like(x0_student)
-                a_d, s_d = (v.float() for v in alpha_sigma(ac, t_d))  # [B, 1, 1, 1]
-                fake_in = a_d * x0_student + s_d * noise
-                loss_adv = -disc_ddp(unet_encoder_features(teacher, fake_in, t_d.float(), uncond)).mean()
+                loss_adv, noising = adversarial_loss(teacher, disc_ddp, x0_student, ac, uncond)
         loss = loss_rec + cfg.adversarial_weight * loss_adv
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
@@ -274,13 +269,7 @@ def main(args) -> dict:
         loss_d = torch.zeros(())
         if cfg.adversarial_weight > 0:
             real = latents[torch.from_numpy(rng.integers(len(latents), size=b)).to(dev)]
-            with torch.no_grad(), accelerator.autocast():
-                f_real = unet_encoder_features(teacher, a_d * real + s_d * noise, t_d.float(), uncond)
-                f_fake = unet_encoder_features(teacher, fake_in.detach(), t_d.float(), uncond)
-            loss_d = F.relu(1 - disc_ddp(f_real.float())).mean() + F.relu(1 + disc_ddp(f_fake.float())).mean()
-            opt_d.zero_grad(set_to_none=True)
-            accelerator.backward(loss_d)
-            opt_d.step()
+            loss_d = discriminator_step(teacher, disc_ddp, opt_d, accelerator, real, noising, uncond)
 
         step += 1
         if step % cfg.log_every == 0 or step == 1:
