@@ -56,6 +56,10 @@ class FlashConfig(StudentConfig):
     gamma_shift: float = 1.0
     gamma_shift_above: int = -1  # the shift applies to student timesteps t > this (500: the structure steps only)
     guidance_scale: float = 4.0  # the teacher's CFG in the SRL target
+    # the noise SRL re-noises stopgrad(x̂0^Θ) with: "fresh" (the paper's) makes the target random given the student's
+    # x_T, so MSE learns the mean of several teacher re-draws; "x_T" re-uses the student's own starting noise, so the
+    # target is a function of x_T and the student is pulled to a fixed point of the teacher's refinement
+    srl_noise: str = "fresh"
     timestep_balance: str = "single"  # "single": one t per batch (the paper's); "split": every t in every batch
     timestep_shares: tuple[float, ...] = ()  # split: each trajectory's share of the batch (trajectories() order; empty: equal)
     lr_schedule: str = "constant"  # any diffusers.optimization scheduler name ("cosine", "linear", …)
@@ -74,6 +78,9 @@ class FlashConfig(StudentConfig):
                                      or min(self.timestep_shares) <= 0 or self.timestep_balance != "split"):
             raise ValueError(f"timestep_shares needs timestep_balance 'split' and one share > 0 per trajectory "
                              f"{self.trajectories()}: {self.timestep_shares}")
+        if self.srl_noise not in ("fresh", "x_T") or (self.srl_noise == "x_T" and not self.backward):
+            raise ValueError(f"srl_noise must be 'fresh' or 'x_T' (x_T needs backward distillation, whose "
+                             f"trajectory starts at a noise x_T), got {self.srl_noise!r} with backward={self.backward}")
         if self.gamma_shift <= 0:
             raise ValueError(f"gamma_shift must be > 0, got {self.gamma_shift}")
         unknown = [k for k in (self.student_steps, *self.step_counts) if k not in STUDENT_TIMESTEPS]
@@ -220,11 +227,11 @@ def main(args) -> dict:
         with accelerator.autocast():  # bf16 UNet passes when mixed_precision is set; losses in fp32
             # 1. the student's input at t: its own trajectory from noise (backward) or forward noising (ablation)
             with torch.no_grad():
-                x_t = []
+                x_t, x_T = [], []
                 for (ts, n), r in zip(groups, rows):
                     if cfg.backward:
-                        x_T = torch.randn(n, *latents.shape[1:], device=dev)
-                        x_t.append(ddim_trajectory(guided(student, cond[r]), x_T, ts, alphas_cumprod=ac,
+                        x_T.append(torch.randn(n, *latents.shape[1:], device=dev))
+                        x_t.append(ddim_trajectory(guided(student, cond[r]), x_T[-1], ts, alphas_cumprod=ac,
                                                    noise_correction=cfg.noise_correction))
                     else:
                         x0_data = latents[torch.from_numpy(idx[r]).to(dev)]
@@ -240,12 +247,13 @@ def main(args) -> dict:
             # 3. the target: SRL (re-noise stopgrad(x̂0^Θ) to γ(t), k teacher steps) or Eq. 7 (k steps from x_t)
             with torch.no_grad():
                 target = []
-                for (ts, _), r in zip(groups, rows):
+                for g, ((ts, _), r) in enumerate(zip(groups, rows)):
                     teacher_model = guided(teacher, cond[r], uncond[r], cfg.guidance_scale)
                     if cfg.srl:
                         t_phi = gamma[ts[-1]]
                         a, s = (v.float() for v in alpha_sigma(ac, t_phi))
-                        x_start = a * x0_student[r].detach() + s * torch.randn_like(x0_student[r])
+                        noise = x_T[g] if cfg.srl_noise == "x_T" else torch.randn_like(x0_student[r])
+                        x_start = a * x0_student[r].detach() + s * noise
                         target.append(teacher_x0(teacher_model, x_start, t_phi, cfg.teacher_steps, ac))
                     else:
                         target.append(teacher_x0(teacher_model, x_t[r], ts[-1], cfg.teacher_steps, ac))

@@ -107,6 +107,7 @@ def test_one_student_for_several_step_counts_saves_one_folder_per_count(teacher_
     ["backward=true", "noise_correction=false", "student_steps=2"],
     ["mixed_precision=bf16"],
     ["mixed_precision=auto", "ema_decay=0.99", "lr_schedule=linear", "gamma_shift=8", "gamma_shift_above=500"],
+    ["srl_noise=x_T", "student_steps=2", "timestep_balance=split"],
 ])
 def test_every_switch_trains_and_saves_a_student(teacher_dir, tmp_path, switches):
     out = run(teacher_dir, tmp_path, "max_steps=3", *switches)
@@ -126,6 +127,13 @@ def test_student_learns_the_teacher_target(teacher_dir, tmp_path):
               "learning_rate=0.001", "teacher_steps=4")
     losses = [h["loss"] for h in out["history"] if "loss" in h]
     assert np.mean(losses[-8:]) < 0.7 * np.mean(losses[:8])
+
+
+def test_srl_noise_is_fresh_or_the_students_own_x_T():
+    with pytest.raises(ValueError, match="srl_noise"):
+        flash.FlashConfig(srl_noise="x_T", backward=False)  # the forward ablation has no x_T
+    with pytest.raises(ValueError, match="srl_noise"):
+        flash.FlashConfig(srl_noise="other")
 
 
 def test_resume_of_an_ema_run_continues_bit_for_bit(teacher_dir, tmp_path):
