@@ -3,6 +3,8 @@ paths, and a standard SD-layout ONNX folder (diffusers/optimum export layout, CL
 manifest.json) that the app's loader is tested with.
 
 python -m tools.fixtures --out tests/fixtures/tiny-sd
+python -m tools.fixtures --bundle --out tests/fixtures/tiny-bundle
+python -m tools.fixtures --add-tiny-decoder tests/fixtures/tiny-bundle   # only the optional vae_decoder_tiny/
 """
 from __future__ import annotations
 
@@ -12,14 +14,16 @@ import os
 import shutil
 import tempfile
 
+import numpy as np
 import onnx
 import torch
+from torch import nn
 from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer, CLIPTokenizerFast
 
 import distill.export.export as export
 from distill.distillation.flash import FlashConfig
-from distill.export.onnx import export_module, max_abs_diff, run_onnx
+from distill.export.onnx import export_module, file_record, max_abs_diff, run_onnx
 from distill.networks.architectures import (TextConfig, UNetConfig, VAEConfig, build_text_encoder, build_tokenizer,
                                             build_unet, build_vae)
 from distill.networks.pipeline import assemble_pipeline
@@ -136,7 +140,61 @@ def write_tiny_bundle(out: str, seed: int = 0) -> dict:
             students.append(f"{sid}={folder}")
         args = export.parse_args(["--teacher", os.path.join(tmp, "teacher"), "--out", out, "--name", "tiny-random",
                                   *[a for s in students for a in ("--student", s)]])
-        return export.main(args)
+        export.main(args)
+    return add_tiny_decoder(out, seed)
+
+
+TINY_DECODER = "vae_decoder_tiny/model.onnx"
+
+
+class TinyDecoder(nn.Module):
+    """A TAESD-shaped stand-in for a distilled tiny VAE decoder: a few convolutions with nearest upsampling from the
+    latent to the image size, output in [-1, 1]. Random weights: the app's tests only need a graph of the decoder's
+    contract (latent_sample [B, C, h, w], already divided by the scaling factor, -> sample [B, 3, H, W]) whose
+    images differ from the full decoder's."""
+
+    def __init__(self, latent_channels: int, factor: int, width: int = 16):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(latent_channels, width, 3, padding=1), nn.ReLU()]
+        while factor > 1:
+            layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(width, width, 3, padding=1), nn.ReLU()]
+            factor //= 2
+        layers += [nn.Conv2d(width, 3, 3, padding=1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, latent_sample):
+        return self.net(latent_sample)
+
+
+def add_tiny_decoder(bundle: str, seed: int = 0) -> dict:
+    """Gives a bundle the optional `vae_decoder_tiny` (a random TinyDecoder at its latent and image size), listed in
+    manifest.json like the other components: path, size and sha256, parity. Idempotent."""
+    path = os.path.join(bundle, "manifest.json")
+    with open(path) as f:
+        manifest = json.load(f)
+    c, h, _ = manifest["latent_shape"]
+    factor = manifest["image_size"][0] // h
+    if factor < 1 or factor & (factor - 1):
+        raise ValueError(f"{path}: image_size / latent size = {factor}, not a power of two")
+    torch.manual_seed(seed)
+    decoder = TinyDecoder(c, factor).eval()
+    graph = os.path.join(bundle, TINY_DECODER)
+    z = torch.randn(2, c, h, manifest["latent_shape"][2])
+    export_module(decoder, (z,), graph, ["latent_sample"], ["sample"], {"latent_sample": {0: "batch"}, "sample": {0: "batch"}})
+    # parity at another batch size than the trace's, as export.export checks its graphs
+    z3 = torch.randn(3, *z.shape[1:])
+    with torch.no_grad():
+        ref = decoder(z3).numpy()
+    parity = max_abs_diff(ref, run_onnx(graph, {"latent_sample": z3.numpy().astype(np.float32)})[0])
+    if not parity < export.PARITY_TOLERANCE:
+        raise ValueError(f"{graph}: onnxruntime disagrees with PyTorch by {parity}")
+    manifest["vae_decoder_tiny"] = TINY_DECODER
+    manifest["parity_max_abs_diff"]["vae_decoder_tiny"] = parity
+    files = [r for r in manifest["files"] if r["path"] != TINY_DECODER] + [file_record(bundle, TINY_DECODER)]
+    manifest["files"] = sorted(files, key=lambda r: r["path"])
+    with open(path, "w") as f:
+        json.dump(manifest, f, indent=2)
+    return manifest
 
 
 def parse_args(argv=None):
@@ -144,11 +202,16 @@ def parse_args(argv=None):
     p.add_argument("--out", default="tests/fixtures/tiny-sd", help="folder to (re)write")
     p.add_argument("--bundle", action="store_true", help="write our bundle format (manifest.json, random teacher and "
                    "flash-1/2/3) instead of the standard SD layout")
+    p.add_argument("--add-tiny-decoder", default=None, metavar="BUNDLE",
+                   help="only give the bundle folder BUNDLE a random vae_decoder_tiny/ (and list it in its manifest.json)")
     p.add_argument("--seed", type=int, default=0, help="initialisation seed")
     return p.parse_args(argv)
 
 
 def main(args) -> None:
+    if args.add_tiny_decoder:
+        add_tiny_decoder(args.add_tiny_decoder, args.seed)
+        return
     if args.bundle:
         write_tiny_bundle(args.out, args.seed)
         return

@@ -54,6 +54,11 @@ export interface BundleSpec {
   contextLength: number;
   textEncoder: string;
   vaeDecoder: string;
+  /**
+   * An optional small decoder of the same contract as vaeDecoder (latent / scaling factor in, image in [-1, 1] out),
+   * for fast previews (live mode) and when the user picks it; absent or null: none.
+   */
+  vaeDecoderTiny?: string | null;
   /** folder with tokenizer.json and tokenizer_config.json */
   tokenizer: string;
   unets: UnetSpec[];
@@ -77,6 +82,14 @@ export interface SdxlParts {
   tokenizer2: string;
   /** force_zeros_for_empty_prompt: CFG's empty prompt is all zeros instead of its encoding */
   zeroUncond: boolean;
+}
+
+/** Which VAE decoder makes an image: the bundle's own, or its tiny one (vaeDecoderTiny). */
+export type DecoderChoice = 'full' | 'tiny';
+
+/** The decoder graph that serves `choice`: the tiny one only where the bundle has it. */
+export function decoderOf(spec: Pick<BundleSpec, 'vaeDecoder' | 'vaeDecoderTiny'>, choice: DecoderChoice = 'full'): { path: string; choice: DecoderChoice } {
+  return choice === 'tiny' && spec.vaeDecoderTiny ? { path: spec.vaeDecoderTiny, choice } : { path: spec.vaeDecoder, choice: 'full' };
 }
 
 export class BundleFormatError extends Error {

@@ -1,10 +1,10 @@
 /**
- * Prompt → image on a Loader's sessions: check the request, pick the UNet and recipe, load what is missing,
+ * Prompt → image on a Loader's sessions: check the request, pick the UNet, recipe and decoder, load what is missing,
  * tokenize, encode, sample, decode; or the same for several seeds at once (the seed grid). The Profiler
  * records where the time went.
  */
 
-import { assertNever, describeRecipe, type BundleSpec, type Recipe, type UnetSpec } from './bundle';
+import { assertNever, decoderOf, describeRecipe, type BundleSpec, type DecoderChoice, type Recipe, type UnetSpec } from './bundle';
 import { asEpsModel, sampleDdim, type EpsModel } from './ddim';
 import { sampleDpmSolver } from './dpmSolver';
 import { InputError } from './errors';
@@ -35,18 +35,19 @@ export async function generateGrid(loader: Loader, alphasCumprod: Float64Array, 
   if (bad !== undefined) throw new InputError(`Seed must be a whole number from 0 to ${MAX_SEED}, not ${bad}.`);
   const run = await condition(loader, { ...params, seed: first }, opts);
   const unet = await loader.session(run.unet.path);
-  const vae = await loader.session(run.spec.vaeDecoder);
+  const vae = await loader.session(run.decoder.path);
   if (takesBatch(unet, 'sample') && takesBatch(vae, 'latent_sample')) return { batched: true, images: await draw(loader, alphasCumprod, run, seeds, opts) };
   const images = await draw(loader, alphasCumprod, run, [first], opts);
   for (const seed of rest) images.push(await generate(loader, alphasCumprod, { ...params, seed }, opts));
   return { batched: false, images };
 }
 
-/** What every image of a request shares: its UNet and recipe, the sessions loaded, the prompt encoded. */
+/** What every image of a request shares: its UNet, recipe and decoder, the sessions loaded, the prompt encoded. */
 interface Conditioned {
   spec: BundleSpec;
   unet: UnetSpec;
   recipe: Recipe;
+  decoder: { path: string; choice: DecoderChoice };
   tokens: PromptTokens;
   embeddings: Embeddings;
   prof: Profiler;
@@ -71,12 +72,12 @@ async function condition(loader: Loader, params: GenerateParams, opts: RunOption
     return encodePromptXl({ first, second, tokens2, zeroUncond: spec.sdxl.zeroUncond }, tokens, spec.contextLength, prof.textEncoder);
   });
   if (embeddings.cached) prof.embeddingFromCache();
-  return { spec, unet, recipe, tokens, embeddings, prof };
+  return { spec, unet, recipe, decoder: decoderOf(spec, params.decoder), tokens, embeddings, prof };
 }
 
 /** Samples and decodes one image per seed, all in the same model calls. */
 async function draw(loader: Loader, alphasCumprod: Float64Array, run: Conditioned, seeds: readonly number[], opts: RunOptions): Promise<GenerateOutput[]> {
-  const { spec, unet, recipe, tokens, embeddings, prof } = run;
+  const { spec, unet, recipe, decoder, tokens, embeddings, prof } = run;
   const [c, h, w] = spec.latentShape;
   const size = c * h * w;
   const xT = new Float32Array(seeds.length * size);
@@ -89,7 +90,7 @@ async function draw(loader: Loader, alphasCumprod: Float64Array, run: Conditione
   };
   const x0 = await prof.sampling((model) => runSampler(recipe, model, xT, alphasCumprod), eps, beforeStep);
   await yieldToEvents(opts);
-  const images = await prof.stage('decode', 'decode', async () => decodeLatents(await loader.session(spec.vaeDecoder), spec, x0, prof.vae, seeds.length));
+  const images = await prof.stage('decode', prof.decodeLabel(decoder.choice), async () => decodeLatents(await loader.session(decoder.path), spec, x0, prof.vae, seeds.length));
   prof.batchOf(seeds.length);
   const measured = prof.finish();
   return images.map((image) => ({

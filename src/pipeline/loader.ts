@@ -1,6 +1,7 @@
 /**
  * Everything a generation needs before it can run: the tokenizer(s), and one checked InferenceSession per
- * graph (text encoder(s), VAE decoder, the UNets asked for), read through the bundle's verified files.
+ * graph (text encoder(s), VAE decoder and the bundle's tiny one, the UNets asked for), read through the bundle's
+ * verified files.
  * Also the spec as the sessions have confirmed it: a standard folder's shapes are only known once its
  * graphs are open (shapeCheck.ts), so `spec` may change with each load.
  */
@@ -49,9 +50,10 @@ export class Loader {
   }
 
   /**
-   * Loads the tokenizer, text encoder, VAE decoder and the UNets of `unetIds` (all files first, then sessions);
+   * Loads the tokenizer, text encoder, VAE decoder(s) and the UNets of `unetIds` (all files first, then sessions);
    * resolves to whether anything had to be loaded. Given `failures`, a UNet that fails (its file corrupt or
-   * missing, its graph unusable) is recorded there by id and the rest still loads; a failed shared part always throws.
+   * missing, its graph unusable) is recorded there by id and the rest still loads; a failed shared part always
+   * throws, the tiny decoder included: a bundle that lists one must have a working one.
    */
   async prepare(unetIds: readonly string[], opts: RunOptions = {}, failures?: Map<string, unknown>): Promise<boolean> {
     const owner = new Map<string, string>();
@@ -69,7 +71,8 @@ export class Loader {
     };
     const loadsTokenizer = !this.tokenizerLoad;
     if (loadsTokenizer) await this.loadTokenizerOnce(opts.signal);
-    const shared = [this.current.textEncoder, ...(this.current.sdxl ? [this.current.sdxl.textEncoder2] : []), this.current.vaeDecoder];
+    const { sdxl, vaeDecoderTiny } = this.current;
+    const shared = [this.current.textEncoder, ...(sdxl ? [sdxl.textEncoder2] : []), this.current.vaeDecoder, ...(vaeDecoderTiny ? [vaeDecoderTiny] : [])];
     const wanted = [...new Set([...shared, ...unetPaths])].filter((p) => !this.sessions.has(p));
     if (wanted.length === 0) return loadsTokenizer;
     await this.openSessions(wanted, opts, spare);

@@ -202,6 +202,7 @@ export function parseManifest(json: unknown, baseUrl: string): ParsedManifest {
     contextLength: f.int('context_length', 1),
     textEncoder: f.path('text_encoder'),
     vaeDecoder: f.path('vae_decoder'),
+    vaeDecoderTiny: f.has('vae_decoder_tiny') ? f.path('vae_decoder_tiny') : null,
     tokenizer: f.path('tokenizer'),
     unets,
     vocabulary: vocab,
@@ -210,7 +211,7 @@ export function parseManifest(json: unknown, baseUrl: string): ParsedManifest {
   const schedulerConfig = f.path('scheduler');
   const listed = new Set(files.map((r) => r.path));
   const tok = tokenizerFiles(spec);
-  const needed = [spec.textEncoder, spec.vaeDecoder, tok.json, tok.config, schedulerConfig, ...unets.map((u) => u.path)];
+  const needed = [spec.textEncoder, spec.vaeDecoder, ...(spec.vaeDecoderTiny ? [spec.vaeDecoderTiny] : []), tok.json, tok.config, schedulerConfig, ...unets.map((u) => u.path)];
   for (const p of needed) {
     if (!listed.has(p)) throw new BundleFormatError(MANIFEST_FILE, `"files" has no size and sha256 for ${p}`);
   }

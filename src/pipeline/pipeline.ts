@@ -40,6 +40,7 @@ function bundleSummary(spec: BundleSpec): BundleSummary {
     unets: spec.unets.map((u) => ({ id: u.id, file: u.path, role: u.role, steps: u.recipe.timesteps.length, label: describeRecipe(u.recipe) })),
     vocabulary: spec.vocabulary?.words ?? null,
     grammar: spec.vocabulary?.grammar ?? null,
+    tinyDecoder: Boolean(spec.vaeDecoderTiny),
   };
 }
 

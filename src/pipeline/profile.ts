@@ -4,6 +4,7 @@
  * steps; generate() only says which stage each piece of work is and which bucket a session.run fills.
  */
 
+import type { DecoderChoice } from './bundle';
 import type { EpsModel } from './ddim';
 import type { ModelSession, TensorValue } from './runtime';
 import type { GenerateProfile, Stage, StageTiming } from './types';
@@ -30,6 +31,7 @@ export class Profiler {
   private schedulerMs = 0;
   private embeddingCacheHit = false;
   private batch = 1;
+  private decoder: DecoderChoice = 'full';
 
   /** `signal` is checked as each stage starts, so an abort stops the run at the next stage boundary. */
   constructor(private readonly signal: AbortSignal | undefined) {}
@@ -98,6 +100,12 @@ export class Profiler {
     for (const t of this.timings) if (t.stage === 'encode') t.label = 'encode (cached)';
   }
 
+  /** The decode row names the tiny decoder, as a person reading the timings needs to know which one ran. */
+  decodeLabel(choice: DecoderChoice): string {
+    this.decoder = choice;
+    return choice === 'tiny' ? 'decode (tiny)' : 'decode';
+  }
+
   /** This run's model calls make `images` images together (a batched seed grid). */
   batchOf(images: number): void {
     this.batch = images;
@@ -117,6 +125,7 @@ export class Profiler {
         schedulerMs: this.schedulerMs,
         embeddingCacheHit: this.embeddingCacheHit,
         batch: this.batch,
+        decoder: this.decoder,
       },
     };
   }

@@ -39,6 +39,10 @@ export function checkSession(spec: Readonly<BundleSpec>, path: string, session: 
     }
     return adopted;
   }
+  if (path === spec.vaeDecoderTiny) {
+    checkTinyDecoder(spec, path, session);
+    return adopted;
+  }
   checkUnetInputs(spec, path, session);
   const sample = meta(session, 'sample');
   const dims = [1, 2, 3].map((a) => fixedDim(sample, a));
@@ -68,6 +72,25 @@ function expectInputs(path: string, session: ModelSession, expected: readonly st
   if (extra.length > 0) {
     const names = extra.map((m) => `"${m.name}"`).join(', ');
     throw new ModelError(path, `has input${extra.length === 1 ? '' : 's'} ${names}, which this app does not feed ${what} (it feeds ${expected.join(', ')})`);
+  }
+}
+
+/**
+ * The tiny decoder stands in for the full one, so it must take the same latents and make images of the same size:
+ * any dimension it fixes must be the bundle's.
+ */
+function checkTinyDecoder(spec: Readonly<BundleSpec>, path: string, session: ModelSession): void {
+  expectInputs(path, session, ['latent_sample'], 'the tiny VAE decoder');
+  const latent = meta(session, 'latent_sample');
+  const dims = [1, 2, 3].map((a) => fixedDim(latent, a));
+  if (dims.some((d, i) => d !== null && d !== spec.latentShape[i])) {
+    throw new ModelError(path, `input "latent_sample" is [${latent.shape?.join(', ')}]; the bundle's latents are [${spec.latentShape.join(', ')}] (latent_shape)`);
+  }
+  const out = session.outputs[0];
+  const size = [2, 3].map((a) => (out ? fixedDim(out, a) : null));
+  const channels = out ? fixedDim(out, 1) : null;
+  if ((channels !== null && channels !== 3) || size.some((d, i) => d !== null && d !== spec.imageSize[i])) {
+    throw new ModelError(path, `outputs [${out?.shape?.join(', ')}]; the full decoder's images are [3, ${spec.imageSize.join(', ')}] (image_size)`);
   }
 }
 

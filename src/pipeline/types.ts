@@ -4,7 +4,7 @@
  * without depending on one another.
  */
 
-import type { BundleSpec, UnetRole } from './bundle';
+import type { BundleSpec, DecoderChoice, UnetRole } from './bundle';
 import type { FileProgress } from './files';
 import type { GrammarClasses } from './grammar';
 import type { RgbaImage } from './image';
@@ -19,6 +19,8 @@ export interface GenerateParams {
   steps: StepCount;
   /** applies to DDIM recipes; DPM-Solver++ has no noise-corrected variant */
   noiseCorrection: boolean;
+  /** 'tiny': the bundle's tiny VAE decoder where it has one (else the full one); absent: full */
+  decoder?: DecoderChoice;
 }
 
 export type Stage = 'load' | 'tokenize' | 'encode' | 'unet' | 'decode';
@@ -61,6 +63,8 @@ export interface GenerateProfile {
   embeddingCacheHit?: boolean;
   /** images made by the same model calls (a batched seed grid): every figure here is theirs together; absent: 1 */
   batch?: number;
+  /** the VAE decoder that made the image (vaeRunMs is its); absent in records of older versions: full */
+  decoder?: DecoderChoice;
 }
 
 /** A seed grid: one image per seed, in one batched run when the graphs take a batch, else one run per seed. */
@@ -101,6 +105,8 @@ export interface BundleSummary {
   vocabulary: string[] | null;
   /** the word classes of the ShapeScenes grammar, for prompt help on the page; absent or null: none */
   grammar?: GrammarClasses | null;
+  /** the bundle has a tiny VAE decoder (GenerateParams.decoder 'tiny'); absent: no */
+  tinyDecoder?: boolean;
 }
 
 export interface RunOptions {

@@ -56,6 +56,8 @@ export interface ParityCase {
   model: 'flash' | 'teacher';
   steps: 1 | 2 | 3;
   noise_correction: boolean;
+  /** the VAE decoder: the bundle's own, or its tiny one (the Decoder setting's "Tiny") */
+  decoder: 'full' | 'tiny';
   rgb_base64: string;
 }
 

@@ -40,7 +40,8 @@ describe('manifest.json', () => {
     expect(spec.unets[2]?.recipe).toEqual({ sampler: 'ddim', timesteps: [999, 666], guidanceScale: 1, noiseCorrection: true });
     expect(spec.unets[0]?.recipe).toMatchObject({ guidanceScale: 4, solverOrder: 2 });
     expect(spec.vocabulary?.words).toContain('circle');
-    expect(spec.files?.length).toBe(13);
+    expect(spec.files?.length).toBe(14);
+    expect(spec.vaeDecoderTiny).toBe('vae_decoder_tiny/model.onnx');
   });
 
   it("reads the shipped bundle's manifest, whose students carry a distillation record", () => {

@@ -17,6 +17,8 @@ interface ParityCase {
   model: 'flash' | 'teacher';
   steps: StepCount;
   noise_correction: boolean;
+  /** the VAE decoder: the bundle's own, or its tiny one (vae_decoder_tiny/) */
+  decoder: 'full' | 'tiny';
   width: number;
   height: number;
   rgb_base64: string;
@@ -56,10 +58,11 @@ describe('pipeline on onnxruntime-web (WASM, Node) vs the Python pipeline', () =
   };
 
   for (const c of parity.cases) {
-    const name = `${c.bundle} ${c.model}${c.model === 'flash' ? `-${c.steps}` : ''}${c.noise_correction ? ' +NC' : ''}`;
+    const name = `${c.bundle} ${c.model}${c.model === 'flash' ? `-${c.steps}` : ''}${c.noise_correction ? ' +NC' : ''}${c.decoder === 'tiny' ? ', tiny decoder' : ''}`;
     it(`${name}: max pixel difference ≤ ${MAX_PIXEL_DIFF}/255`, { timeout: 60_000 }, async () => {
       const pipe = await pipelineFor(c.bundle);
-      const out = await pipe.generate(params({ prompt: c.prompt, seed: c.seed, model: c.model, steps: c.steps, noiseCorrection: c.noise_correction }));
+      const out = await pipe.generate(params({ prompt: c.prompt, seed: c.seed, model: c.model, steps: c.steps, noiseCorrection: c.noise_correction, decoder: c.decoder }));
+      expect(out.profile.decoder).toBe(c.decoder);
       expect([out.image.height, out.image.width]).toEqual([c.height, c.width]);
       const diff = maxPixelDiff(out.image.data, new Uint8Array(Buffer.from(c.rgb_base64, 'base64')));
       console.info(`parity ${name}: max |Δpixel| = ${diff}/255`);
@@ -67,6 +70,7 @@ describe('pipeline on onnxruntime-web (WASM, Node) vs the Python pipeline', () =
       const unetSteps = out.timings.filter((t) => t.stage === 'unet').length;
       expect(unetSteps).toBe(c.model === 'teacher' ? 25 : c.steps);
       expect(out.timings.map((t) => t.stage)).toEqual(expect.arrayContaining(['tokenize', 'encode', 'unet', 'decode']));
+      expect(out.timings.find((t) => t.stage === 'decode')?.label).toBe(c.decoder === 'tiny' ? 'decode (tiny)' : 'decode');
       // the benchmark's breakdown: one session.run bucket per step, all inside the total
       const p = out.profile;
       expect(p.unetRunMs).toHaveLength(unetSteps);

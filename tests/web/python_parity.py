@@ -51,6 +51,8 @@ class Bundle:
                                                     if k in ("bos_token", "eos_token", "pad_token", "unk_token", "model_max_length")})
         self.text = session(os.path.join(self.folder, "text_encoder", "model.onnx"))
         self.vae = session(os.path.join(self.folder, "vae_decoder", "model.onnx"))
+        tiny = (self.manifest or {}).get("vae_decoder_tiny")
+        self.vae_tiny = session(os.path.join(self.folder, tiny)) if tiny else None
         sched_cfg = DDIMScheduler.load_config(os.path.join(self.folder, "scheduler"))
         self.scheduler_config = sched_cfg
         self.alphas_cumprod = DDIMScheduler.from_config(sched_cfg).alphas_cumprod
@@ -81,13 +83,16 @@ class Bundle:
             return torch.from_numpy(e_u + guidance * (e_c - e_u))
         return model
 
-    def decode(self, latents: torch.Tensor) -> np.ndarray:
+    def decode(self, latents: torch.Tensor, decoder: str = "full") -> np.ndarray:
         x = (latents / self.scaling).numpy().astype(np.float32)
-        img = self.vae.run(None, {self.vae.get_inputs()[0].name: x})[0]
+        vae = self.vae_tiny if decoder == "tiny" else self.vae
+        if vae is None:
+            raise ValueError(f"{self.folder} has no tiny VAE decoder")
+        img = vae.run(None, {vae.get_inputs()[0].name: x})[0]
         return tensor_to_images(torch.from_numpy(img))[0]
 
 
-def generate(bundle: Bundle, prompt: str, seed: int, model: str, steps: int, nc: bool) -> np.ndarray:
+def generate(bundle: Bundle, prompt: str, seed: int, model: str, steps: int, nc: bool, decoder: str = "full") -> np.ndarray:
     x_T = torch.from_numpy(gaussian_noise(seed, (1, *bundle.latent)))
     if bundle.manifest:
         unets = {u["id"]: u for u in bundle.manifest["unets"]}
@@ -111,9 +116,10 @@ def generate(bundle: Bundle, prompt: str, seed: int, model: str, steps: int, nc:
         for t in sched.timesteps:
             x = sched.step(eps(x, int(t)), t, x).prev_sample
         x0 = x
-    return bundle.decode(x0)
+    return bundle.decode(x0, decoder)
 
 
+# (bundle, prompt, seed, model, steps, noise correction[, decoder: "full" unless given])
 CASES = [
     ("tiny-bundle", "a red circle to the left of a blue square", 7, "flash", 1, True),
     ("tiny-bundle", "a red circle to the left of a blue square", 7, "flash", 2, True),
@@ -122,6 +128,8 @@ CASES = [
     ("tiny-bundle", "a red circle to the left of a blue square", 7, "teacher", 2, False),
     ("tiny-sd", "a red circle", 3, "flash", 2, True),
     ("tiny-sd", "a red circle", 3, "teacher", 2, False),
+    # the bundle's optional tiny VAE decoder (vae_decoder_tiny/), as live mode and the Decoder setting use it
+    ("tiny-bundle", "a red circle to the left of a blue square", 7, "flash", 1, True, "tiny"),
 ]
 
 
@@ -129,13 +137,14 @@ def main() -> None:
     torch.set_num_threads(1)
     bundles: dict[str, Bundle] = {}
     out = []
-    for folder, prompt, seed, model, steps, nc in CASES:
+    for folder, prompt, seed, model, steps, nc, *rest in CASES:
+        decoder = rest[0] if rest else "full"
         b = bundles.setdefault(folder, Bundle(folder))
-        img = generate(b, prompt, seed, model, steps, nc)
+        img = generate(b, prompt, seed, model, steps, nc, decoder)
         out.append({"bundle": folder, "prompt": prompt, "seed": seed, "model": model, "steps": steps,
-                    "noise_correction": nc, "height": int(img.shape[0]), "width": int(img.shape[1]),
+                    "noise_correction": nc, "decoder": decoder, "height": int(img.shape[0]), "width": int(img.shape[1]),
                     "rgb_base64": base64.b64encode(np.ascontiguousarray(img).tobytes()).decode()})
-        print(folder, model, steps, nc, img.shape, float(img.mean()))
+        print(folder, model, steps, nc, decoder, img.shape, float(img.mean()))
     with open(OUT, "w") as f:
         json.dump({"generator": "tests/web/python_parity.py", "cases": out}, f, indent=1)
         f.write("\n")
