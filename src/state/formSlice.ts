@@ -3,6 +3,7 @@ import type { UnetRole } from '../pipeline/bundle';
 import type { BundleSummary, StepCount } from '../pipeline/pipeline';
 import { availableChoice, describeChoice } from '../pipeline/variants';
 import type { Variant } from '../worker/protocol';
+import { chosenDecoder, withDecoder } from './decoderSlice';
 import type { UrlState } from './urlState';
 import type { SliceCreator } from './types';
 
@@ -102,7 +103,8 @@ export const createFormSlice: SliceCreator<FormSlice> = (set, get) => ({
     if (prompt.trim() === '') return { ok: false, message: 'Enter a prompt first.' };
     const seed = parseSeed(seedText);
     if (!seed.ok) return { ok: false, message: seed.message };
-    return { ok: true, request: { prompt: prompt.trim(), seed: seed.seed, variant: { model, steps, noiseCorrection } } };
+    const variant = withDecoder({ model, steps, noiseCorrection }, chosenDecoder(get()));
+    return { ok: true, request: { prompt: prompt.trim(), seed: seed.seed, variant } };
   },
   requestGenerate: () => {
     if (!get().modelReady) return;

@@ -3,6 +3,7 @@ import type { BundleSummary } from '../pipeline/pipeline';
 import { promptProblem } from '../pipeline/promptCheck';
 import { flashSteps } from '../pipeline/variants';
 import type { Variant } from '../worker/protocol';
+import { withDecoder } from './decoderSlice';
 import type { GeneratedImage } from './generationSlice';
 import { sameRequest } from './historySlice';
 import type { AppState, SliceCreator, StoreDeps } from './types';
@@ -38,10 +39,10 @@ export interface LiveSlice {
   resumeLive: () => void;
 }
 
-/** The fastest student's variant: the flash UNet with the fewest steps; null when the bundle has none. */
+/** The fastest student's variant: the flash UNet with the fewest steps, and the tiny decoder where there is one; null when the bundle has no student. */
 export function liveVariant(summary: BundleSummary, noiseCorrection: boolean): Variant | null {
   const [steps] = flashSteps(summary.unets);
-  return steps === undefined ? null : { model: 'flash', steps, noiseCorrection };
+  return steps === undefined ? null : withDecoder({ model: 'flash', steps, noiseCorrection }, summary.tinyDecoder ? 'tiny' : 'full');
 }
 
 /** WASM or a hardware GPU: a software WebGPU adapter takes seconds per image. */

@@ -2,6 +2,7 @@ import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { createBackendSlice } from './backendSlice';
 import { createCompareSlice } from './compareSlice';
+import { createDecoderSlice } from './decoderSlice';
 import { createFormSlice } from './formSlice';
 import { createGenerationSlice } from './generationSlice';
 import { createGridSlice } from './gridSlice';
@@ -26,6 +27,7 @@ export function createAppStore(deps: StoreDeps = noDeps): StoreApi<AppState> {
     ...createCompareSlice(deps)(...a),
     ...createGridSlice(deps)(...a),
     ...createLiveSlice(deps)(...a),
+    ...createDecoderSlice(...a),
     ...createViewSlice(...a),
     ...createLinkSlice(...a),
   }));

@@ -2,6 +2,7 @@ import type { StateCreator } from 'zustand';
 import type { Engine } from '../worker/client';
 import type { BackendSlice } from './backendSlice';
 import type { CompareSlice } from './compareSlice';
+import type { DecoderSlice } from './decoderSlice';
 import type { FormSlice } from './formSlice';
 import type { GenerationSlice } from './generationSlice';
 import type { GridSlice } from './gridSlice';
@@ -20,6 +21,7 @@ export type AppState = FormSlice &
   CompareSlice &
   GridSlice &
   LiveSlice &
+  DecoderSlice &
   ViewSlice &
   LinkSlice;
 

@@ -1,5 +1,6 @@
 import { BACKEND_PREFERENCES, type BackendPreference } from '../pipeline/backend';
 import { appStore, useAppStore } from '../state/store';
+import { DecoderPicker } from './DecoderPicker';
 import { LiveToggle } from './LiveToggle';
 import { Segmented } from './Segmented';
 
@@ -24,6 +25,7 @@ export function SettingsBar() {
         <span className="option-label">Upscaling</span>
         <Segmented name="smoothing" label="Upscaling" value={smoothing} options={smoothOptions} onChange={setSmoothing} />
       </div>
+      <DecoderPicker />
       <LiveToggle />
     </div>
   );

@@ -4,7 +4,7 @@
  */
 
 import type { BackendInfo, BackendPreference } from '../pipeline/backend';
-import type { UnetRole } from '../pipeline/bundle';
+import type { DecoderChoice, UnetRole } from '../pipeline/bundle';
 import type { BundleSummary, GenerateOutput, LoadProgress, StepCount, StepProgress } from '../pipeline/pipeline';
 import type { OpenOptions } from '../pipeline/sdFolder';
 
@@ -12,6 +12,8 @@ export interface Variant {
   model: UnetRole;
   steps: StepCount;
   noiseCorrection: boolean;
+  /** 'tiny': the bundle's tiny VAE decoder (BundleSummary.tinyDecoder); absent: the full one */
+  decoder?: DecoderChoice;
 }
 
 export type WorkerRequest =

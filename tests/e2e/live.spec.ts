@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { canvasPixels, generate, openApp, seedBox, setOptions } from './helpers';
+import { canvasPixels, generate, maxPixelDiff, openApp, parityCases, seedBox, setOptions } from './helpers';
 
 // Live mode and the seed grid on tiny-bundle (ShapeScenes grammar), WASM: live mode is on by default there.
 
@@ -7,7 +7,7 @@ interface Sent {
   id: number;
   type: string;
   prompt?: string;
-  variants?: { steps: number }[];
+  variants?: { steps: number; decoder?: string }[];
   seeds?: number[];
 }
 interface Got {
@@ -111,4 +111,44 @@ test('seed grid: four tiles labelled with their seeds in one batched run; a clic
   await expect(seedBox(page)).toHaveValue('9');
   expect((await canvasPixels(page)).data).toEqual(pixels);
   await expect(page.getByTestId('history').locator('li')).toHaveCount(1);
+});
+
+test('tiny decoder: live mode previews with it; the Decoder setting switches Generate between the full and the tiny one (same pixels as Python)', async ({ page }) => {
+  await recordWorker(page);
+  await openApp(page);
+  await page.getByText('Model and settings').click();
+  const decoder = page.getByRole('radiogroup', { name: 'Decoder' });
+  await expect(decoder.getByRole('radio', { name: 'Full', exact: true })).toBeChecked();
+  const prompt = page.getByLabel('Prompt', { exact: true });
+  await prompt.fill('');
+  await prompt.focus();
+  await page.keyboard.type('two green stars', { delay: 120 });
+  const info = page.getByTestId('result-info');
+  await expect(info).toContainText('“two green stars”');
+  const decodeRow = page.getByTestId('timings').locator('tr.decode th');
+  await expect(decodeRow).toHaveText('decode (tiny)');
+  expect((await generates(page)).map((m) => m.variants?.[0]?.decoder)).toEqual(['tiny']);
+
+  const c = parityCases().find((p) => p.decoder === 'tiny');
+  if (!c) throw new Error('no tiny-decoder parity case in python_parity.json');
+  await setOptions(page, { prompt: c.prompt, seed: String(c.seed), steps: c.steps, nc: c.noise_correction });
+  await generate(page);
+  await expect(info).toContainText(`“${c.prompt}” · seed ${c.seed}`);
+  await expect(decodeRow).toHaveText('decode');
+  const full = await canvasPixels(page);
+  await decoder.getByRole('radio', { name: 'Tiny (fast preview)' }).check();
+  await generate(page);
+  await expect(decodeRow).toHaveText('decode (tiny)');
+  const tiny = await canvasPixels(page);
+  expect(maxPixelDiff(tiny.data, c)).toBeLessThanOrEqual(2);
+  expect(maxPixelDiff(full.data, c)).toBeGreaterThan(2);
+  const chosen = (await generates(page)).filter((m) => m.prompt === c.prompt && m.variants?.[0]?.steps === c.steps);
+  expect(chosen.slice(-2).map((m) => m.variants?.[0]?.decoder)).toEqual([undefined, 'tiny']);
+});
+
+test('a bundle without a tiny decoder offers no Decoder setting', async ({ page }) => {
+  await openApp(page, '?bundle=tiny-sd');
+  await page.getByText('Model and settings').click();
+  await expect(page.getByRole('radiogroup', { name: 'Backend' })).toBeVisible();
+  await expect(page.getByRole('radiogroup', { name: 'Decoder' })).toHaveCount(0);
 });
