@@ -1,17 +1,19 @@
-"""An exported ONNX bundle (export.export: manifest.json + the diffusers ONNX layout) as a sampling pipeline, so that
-distill.sampling.recipes.sample_recipe — and with it `python -m distill evaluate --model <bundle> --unet-id flash-3` — runs the
-shipped files through onnxruntime (CPUExecutionProvider) instead of the PyTorch weights they were exported from.
+"""An exported ONNX bundle (export.export: manifest.json + the diffusers/optimum ONNX layout) as a sampling pipeline, so
+that distill.sampling.recipes.sample_recipe — and with it `python -m distill evaluate --model <bundle> --unet-id flash-3` —
+runs the shipped files through onnxruntime (CPUExecutionProvider) instead of the PyTorch weights they were exported from.
 
-The components are loaded by diffusers' own OnnxStableDiffusionPipeline (OnnxRuntimeModel sessions, the bundle's
-tokenizer and scheduler config); the students' UNets are further OnnxRuntimeModels. Small adapters give each session
-the slice of the diffusers model interface that sampling.recipes, sampling.ddim and sampling.lcm call
-(`.config`, `.device`, `unet(x, t, h).sample`, `text_encoder(ids)[0]`, `vae.decode(z).sample`), so the DDIM and LCM
-recipes run the very same code as the PyTorch path.
+Each graph is an onnxruntime InferenceSession, the tokenizer and DDIM scheduler config are read by transformers and
+diffusers from their folders; small adapters give each session the slice of the diffusers model interface that
+sampling.recipes, sampling.ddim and sampling.lcm call (`.config`, `.device`, `unet(x, t, h).sample`,
+`text_encoder(ids)[0]`, `vae.decode(z).sample`), so the DDIM and LCM recipes run the very same code as the PyTorch
+path. model_index.json may be in either layout export has written: current optimum's (StableDiffusionPipeline, key
+`vae`) or the older OnnxStableDiffusionPipeline one (key `vae_decoder`); the decoder graph is vae_decoder/model.onnx
+in both.
 
-OnnxStableDiffusionPipeline.__call__ itself does not fit our bundles: it feeds int32 input_ids (ours are int64),
-decodes with SD's hard-coded 1/0.18215 (ours: manifest vae_scaling_factor) and assumes an f=8 VAE (ours is f=4).
-`OnnxBundle.__call__` is therefore StableDiffusionPipeline.__call__'s scheduler loop, step for step, on the sessions;
-sampling.recipes.sample_with_pipeline drives it with the same portable seeded noise as the PyTorch path.
+`OnnxBundle.__call__` is StableDiffusionPipeline.__call__'s scheduler loop, step for step, on the sessions (our bundles
+take int64 input_ids, decode with the manifest's vae_scaling_factor and have an f=4 VAE, which SD's ONNX pipeline
+assumed otherwise); sampling.recipes.sample_with_pipeline drives it with the same portable seeded noise as the PyTorch
+path.
 """
 from __future__ import annotations
 
@@ -22,28 +24,48 @@ from types import SimpleNamespace
 import numpy as np
 import onnxruntime as ort
 import torch
-from diffusers import OnnxRuntimeModel, OnnxStableDiffusionPipeline
+from diffusers import DDIMScheduler
 from diffusers.image_processor import VaeImageProcessor
-from diffusers.pipelines.onnx_utils import ORT_TO_NP_TYPE
 from diffusers.pipelines.stable_diffusion import StableDiffusionPipelineOutput
+from transformers import AutoTokenizer
 
 from ..networks.pipeline import dpm_solver, encode_prompts
 
 
 PROVIDER = "CPUExecutionProvider"
 TEACHER_ID = "teacher"
+# the pipeline classes a bundle's model_index.json may name: optimum's current index (the PyTorch pipeline's, or
+# optimum's ORT class) and diffusers' deprecated ONNX pipeline, which export wrote before
+INDEX_CLASSES = ("StableDiffusionPipeline", "ORTStableDiffusionPipeline", "OnnxStableDiffusionPipeline")
+ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64,
+             "tensor(int64)": np.int64, "tensor(int32)": np.int32}
 
 
 def is_bundle(path: str) -> bool:
     return os.path.isfile(os.path.join(path, "manifest.json"))
 
 
-def _input_dtype(model: OnnxRuntimeModel, name: str):
-    """The numpy dtype a graph declares for an input: int64 or int32 input_ids, float or int64 timestep."""
-    for i in model.model.get_inputs():
-        if i.name == name:
-            return ORT_TO_NP_TYPE[i.type]
-    raise ValueError(f"ONNX graph has no input {name!r}; it has {[i.name for i in model.model.get_inputs()]}")
+def read_model_index(path: str) -> dict:
+    """A bundle's model_index.json, checked: an SD pipeline index of either layout, naming every component."""
+    file = os.path.join(path, "model_index.json")
+    if not os.path.isfile(file):
+        raise ValueError(f"{file} is missing: a bundle has a diffusers model_index.json beside its manifest.json")
+    with open(file) as f:
+        index = json.load(f)
+    name = index.get("_class_name")
+    if name not in INDEX_CLASSES:
+        raise ValueError(f"{file}: \"_class_name\" is {name!r}; a Stable Diffusion bundle's index is one of "
+                         f"{', '.join(INDEX_CLASSES)}")
+
+    def present(key: str) -> bool:
+        return isinstance(index.get(key), list) and index[key][:1] != [None]
+
+    missing = [k for k in ("text_encoder", "tokenizer", "unet", "scheduler") if not present(k)]
+    if not present("vae") and not present("vae_decoder"):
+        missing.append("vae (or vae_decoder)")
+    if missing:
+        raise ValueError(f"{file}: no {', '.join(missing)} in this {name} index")
+    return index
 
 
 def _session_options() -> ort.SessionOptions:
@@ -55,17 +77,33 @@ def _session_options() -> ort.SessionOptions:
     return opts
 
 
+def open_session(path: str, options: ort.SessionOptions | None = None) -> ort.InferenceSession:
+    if not os.path.isfile(path):
+        raise ValueError(f"{path} is missing")
+    return ort.InferenceSession(path, options or _session_options(), providers=[PROVIDER])
+
+
+def _input_dtype(session: ort.InferenceSession, name: str):
+    """The numpy dtype a graph declares for an input: int64 or int32 input_ids, float or int64 timestep."""
+    for i in session.get_inputs():
+        if i.name == name:
+            if i.type not in ORT_TYPES:
+                raise ValueError(f"{session._model_path}: input {name!r} is {i.type}, not one of {', '.join(ORT_TYPES)}")
+            return ORT_TYPES[i.type]
+    raise ValueError(f"ONNX graph has no input {name!r}; it has {[i.name for i in session.get_inputs()]}")
+
+
 class OnnxTextEncoder:
     """text_encoder(input_ids)[0] -> last_hidden_state, as networks.pipeline.encode_prompts calls a CLIPTextModel."""
 
     device = torch.device("cpu")
 
-    def __init__(self, model: OnnxRuntimeModel):
-        self.model = model
-        self.ids_dtype = _input_dtype(model, "input_ids")
+    def __init__(self, session: ort.InferenceSession):
+        self.session = session
+        self.ids_dtype = _input_dtype(session, "input_ids")
 
     def __call__(self, input_ids: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        outputs = self.model(input_ids=input_ids.cpu().numpy().astype(self.ids_dtype))
+        outputs = self.session.run(None, {"input_ids": input_ids.cpu().numpy().astype(self.ids_dtype)})
         return tuple(torch.from_numpy(o) for o in outputs)
 
 
@@ -75,29 +113,30 @@ class OnnxUNet:
 
     device = torch.device("cpu")
 
-    def __init__(self, model: OnnxRuntimeModel, unet_id: str, path: str, latent_shape: list[int]):
-        self.model, self.id, self.path = model, unet_id, path
+    def __init__(self, session: ort.InferenceSession, unet_id: str, path: str, latent_shape: list[int]):
+        self.session, self.id, self.path = session, unet_id, path
         self.config = SimpleNamespace(in_channels=latent_shape[0], sample_size=latent_shape[1])
-        self.timestep_dtype = _input_dtype(model, "timestep")
+        self.timestep_dtype = _input_dtype(session, "timestep")
 
     def __call__(self, sample: torch.Tensor, timestep, encoder_hidden_states: torch.Tensor) -> SimpleNamespace:
         x = sample.cpu().numpy().astype(np.float32)
         # the graphs take one timestep per sample; a scalar t (StableDiffusionPipeline's loop) is broadcast
         t = torch.as_tensor(timestep).cpu().numpy().astype(self.timestep_dtype)
         t = np.ascontiguousarray(np.broadcast_to(t.reshape(-1) if t.ndim else t, (x.shape[0],)))
-        out = self.model(sample=x, timestep=t, encoder_hidden_states=encoder_hidden_states.cpu().numpy())[0]
-        return SimpleNamespace(sample=torch.from_numpy(out))
+        feeds = {"sample": x, "timestep": t, "encoder_hidden_states": encoder_hidden_states.cpu().numpy()}
+        return SimpleNamespace(sample=torch.from_numpy(self.session.run(None, feeds)[0]))
 
 
 class OnnxVAEDecoder:
     """vae.decode(latents / scaling_factor).sample, as networks.pipeline.decode_latents calls an AutoencoderKL."""
 
-    def __init__(self, model: OnnxRuntimeModel, scaling_factor: float):
-        self.model = model
+    def __init__(self, session: ort.InferenceSession, scaling_factor: float):
+        self.session = session
         self.config = SimpleNamespace(scaling_factor=scaling_factor)
 
     def decode(self, latents: torch.Tensor) -> SimpleNamespace:
-        return SimpleNamespace(sample=torch.from_numpy(self.model(latent_sample=latents.cpu().numpy())[0]))
+        z = latents.cpu().numpy().astype(np.float32)
+        return SimpleNamespace(sample=torch.from_numpy(self.session.run(None, {"latent_sample": z})[0]))
 
 
 class OnnxBundle:
@@ -113,22 +152,18 @@ class OnnxBundle:
             self.manifest = json.load(f)
         self.unets = {u["id"]: u for u in self.manifest["unets"]}
         self.latent_shape = list(self.manifest["latent_shape"])
+        self.index = read_model_index(path)
         self._sess_options = _session_options()
-        # 1. diffusers loads the sessions, tokenizer and scheduler config; the bundle ships no VAE encoder (nor a
-        #    safety checker), and provider_options={} keeps OnnxRuntimeModel from a failed first session attempt
-        onnx_pipe = OnnxStableDiffusionPipeline.from_pretrained(
-            path, vae_encoder=None, safety_checker=None, feature_extractor=None, requires_safety_checker=False,
-            provider=PROVIDER, provider_options={}, sess_options=self._sess_options)
-        self.tokenizer = onnx_pipe.tokenizer
-        self.text_encoder = OnnxTextEncoder(onnx_pipe.text_encoder)
-        self.vae = OnnxVAEDecoder(onnx_pipe.vae_decoder, float(self.manifest["vae_scaling_factor"]))
-        # 2. the DDIM config gives DDIM and LCM their alphas; DPM-Solver++ is built from it as export's teacher recipe is
-        self.scheduler = onnx_pipe.scheduler
-        self.vae_scale_factor = self.manifest["image_size"][0] // self.latent_shape[1]
+        m, part = self.manifest, lambda key: os.path.join(self.path, self.manifest[key])
+        self.tokenizer = AutoTokenizer.from_pretrained(part("tokenizer"))
+        self.text_encoder = OnnxTextEncoder(open_session(part("text_encoder"), self._sess_options))
+        self.vae = OnnxVAEDecoder(open_session(part("vae_decoder"), self._sess_options), float(m["vae_scaling_factor"]))
+        # the DDIM config gives DDIM and LCM their alphas; DPM-Solver++ is built from it as export's teacher recipe is
+        self.scheduler = DDIMScheduler.from_pretrained(os.path.dirname(part("scheduler")))
+        self.vae_scale_factor = m["image_size"][0] // self.latent_shape[1]
         self.image_processor = VaeImageProcessor(vae_scale_factor=self.vae_scale_factor)
-        # 3. the teacher's session is already open; students open on first use
-        self._loaded = {TEACHER_ID: OnnxUNet(onnx_pipe.unet, TEACHER_ID, self._unet_path(TEACHER_ID), self.latent_shape)}
-        self.unet = self._loaded[TEACHER_ID]  # the UNet __call__ samples with (recipes._sample_dpm swaps it)
+        self._loaded: dict[str, OnnxUNet] = {}
+        self.unet = self.load_unet(TEACHER_ID)  # the UNet __call__ samples with (recipes._sample_dpm swaps it)
 
     def _entry(self, unet_id: str) -> dict:
         if unet_id not in self.unets:
@@ -144,10 +179,7 @@ class OnnxBundle:
     def load_unet(self, unet_id: str = TEACHER_ID) -> OnnxUNet:
         path = self._unet_path(unet_id)
         if unet_id not in self._loaded:
-            model = OnnxRuntimeModel.from_pretrained(os.path.dirname(path), file_name=os.path.basename(path),
-                                                     provider=PROVIDER, provider_options={},
-                                                     sess_options=self._sess_options)
-            self._loaded[unet_id] = OnnxUNet(model, unet_id, path, self.latent_shape)
+            self._loaded[unet_id] = OnnxUNet(open_session(path, self._sess_options), unet_id, path, self.latent_shape)
         return self._loaded[unet_id]
 
     @torch.no_grad()

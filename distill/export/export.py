@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 
+import diffusers
 import numpy as np
 import torch
 from diffusers import DDIMScheduler, UNet2DConditionModel
@@ -139,24 +140,37 @@ def teacher_recipe(pipe, steps: int, guidance_scale: float) -> dict:
             "noise_correction": False, "timesteps": [int(t) for t in scheduler.timesteps]}
 
 
+# model_index.json as current optimum writes it for an SD pipeline (the PyTorch pipeline's own index, key `vae`, the
+# decoder graph in vae_decoder/), which optimum's ORTDiffusionPipeline opens; the older OnnxStableDiffusionPipeline
+# index is deprecated by diffusers. The tokenizer is named by the class that reads tokenizer.json in transformers 4
+# (optimum's) and 5 alike.
+MODEL_INDEX = {"_class_name": "StableDiffusionPipeline", "feature_extractor": [None, None],
+               "image_encoder": [None, None], "requires_safety_checker": False, "safety_checker": [None, None],
+               "scheduler": ["diffusers", "DDIMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
+               "tokenizer": ["transformers", "PreTrainedTokenizerFast"], "unet": ["diffusers", "UNet2DConditionModel"],
+               "vae": ["diffusers", "AutoencoderKL"]}
+
+
 def write_model_index(out: str) -> None:
-    index = {"_class_name": "OnnxStableDiffusionPipeline", "_diffusers_version": "0.42.1",
-             "feature_extractor": [None, None], "requires_safety_checker": False, "safety_checker": [None, None],
-             "scheduler": ["diffusers", "DDIMScheduler"], "text_encoder": ["diffusers", "OnnxRuntimeModel"],
-             "tokenizer": ["transformers", "PreTrainedTokenizerFast"], "unet": ["diffusers", "OnnxRuntimeModel"],
-             "vae_decoder": ["diffusers", "OnnxRuntimeModel"]}
+    index = {"_class_name": MODEL_INDEX["_class_name"], "_diffusers_version": diffusers.__version__,
+             **{k: v for k, v in MODEL_INDEX.items() if k != "_class_name"}}
     with open(os.path.join(out, "model_index.json"), "w") as f:
         json.dump(index, f, indent=2)
 
 
-def write_manifest(out: str, pipe, unets: list[dict], parity: dict, name: str) -> dict:
-    size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+def file_records(out: str) -> list[dict]:
+    """Size and sha256 of every file of the bundle but manifest.json, sorted by path."""
     files = []
     for root, _, names in os.walk(out):
         for n in sorted(names):
             rel = os.path.relpath(os.path.join(root, n), out)
             if rel != "manifest.json":
                 files.append(file_record(out, rel))
+    return sorted(files, key=lambda r: r["path"])
+
+
+def write_manifest(out: str, pipe, unets: list[dict], parity: dict, name: str) -> dict:
+    size = pipe.unet.config.sample_size * pipe.vae_scale_factor
     manifest = {
         "format_version": MANIFEST_VERSION, "name": name,
         "image_size": [size, size], "latent_shape": [pipe.unet.config.in_channels, pipe.unet.config.sample_size,
@@ -170,8 +184,21 @@ def write_manifest(out: str, pipe, unets: list[dict], parity: dict, name: str) -
         "vocabulary": {"words": list(VOCABULARY), "colors": list(COLORS), "shapes": list(SHAPES), "sizes": list(SIZES),
                        "backgrounds": list(BACKGROUNDS), "relations": list(RELATIONS), "counts": list(COUNTS)},
         "parity_max_abs_diff": parity,
-        "files": sorted(files, key=lambda r: r["path"]),
+        "files": file_records(out),
     }
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+    return manifest
+
+
+def rewrite_model_index(out: str) -> dict:
+    """An exported bundle's model_index.json rewritten as export writes it now, and the manifest's file records
+    updated to match; the graphs and the rest of the manifest stay as they are (for a bundle exported with the
+    older index, without re-exporting its UNets)."""
+    with open(os.path.join(out, "manifest.json")) as f:
+        manifest = json.load(f)
+    write_model_index(out)
+    manifest["files"] = file_records(out)
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
     return manifest

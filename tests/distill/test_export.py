@@ -87,6 +87,24 @@ def test_manifest_lists_every_file_with_its_hash(bundle):
     assert manifest["latent_shape"] == [4, 16, 16] and manifest["image_size"] == [64, 64]
 
 
+def test_model_index_is_the_one_current_optimum_writes(bundle, root):
+    """The PyTorch pipeline's index with key `vae` (optimum's ORTDiffusionPipeline opens it), naming the components
+    optimum's own SD export names, and a tokenizer class that reads tokenizer.json in transformers 4 and 5."""
+    base, _ = bundle
+    index = json.loads((base / "bundle" / "model_index.json").read_text())
+    optimum = json.loads(open(f"{root}/tests/fixtures/optimum/sd15-fp32/model_index.json").read())
+    assert index["_class_name"] == optimum["_class_name"] == "StableDiffusionPipeline"
+    assert "vae_decoder" not in index and index["vae"] == optimum["vae"] == ["diffusers", "AutoencoderKL"]
+    for part in ("text_encoder", "unet", "safety_checker", "feature_extractor", "image_encoder"):
+        assert index[part] == optimum[part], part
+    assert index["tokenizer"] == ["transformers", "PreTrainedTokenizerFast"]
+    assert index["scheduler"] == ["diffusers", "DDIMScheduler"]  # what scheduler/ holds
+    assert (base / "bundle" / "vae_decoder" / "model.onnx").is_file()
+    # every ONNX component folder has the config.json ORTDiffusionPipeline requires beside its graph
+    for part in ("text_encoder", "unet", "vae_decoder"):
+        assert (base / "bundle" / part / "config.json").is_file(), part
+
+
 def test_weights_are_stored_fp16_and_compute_fp32(bundle):
     import onnx
     base, _ = bundle

@@ -1,23 +1,32 @@
 """An exported bundle sampled through onnxruntime (distill.export.bundle) gives the PyTorch path's images, and
 `distill evaluate --model <bundle> --unet-id ID` evaluates the shipped files with the manifest's recipe."""
 
+import hashlib
 import json
 import os
+import shutil
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 import torch
 from tools.fixtures import tiny_random_pipeline
 
 from distill.evaluation import evaluate
 from distill.export import export
-from distill.export.bundle import OnnxBundle, OnnxTextEncoder, OnnxUNet, is_bundle
+from distill.export.bundle import OnnxBundle, OnnxTextEncoder, OnnxUNet, is_bundle, open_session, read_model_index
 from distill.export.onnx import run_onnx
 from distill.networks.loaders import load_unet
 from distill.networks.pipeline import dpm_solver, load_pipeline
 from distill.sampling.recipes import sample_recipe
 
 
+# the index export wrote before: diffusers' OnnxStableDiffusionPipeline, deprecated after 0.43
+OLD_INDEX = {"_class_name": "OnnxStableDiffusionPipeline", "_diffusers_version": "0.42.1",
+             "feature_extractor": [None, None], "requires_safety_checker": False, "safety_checker": [None, None],
+             "scheduler": ["diffusers", "DDIMScheduler"], "text_encoder": ["diffusers", "OnnxRuntimeModel"],
+             "tokenizer": ["transformers", "PreTrainedTokenizerFast"], "unet": ["diffusers", "OnnxRuntimeModel"],
+             "vae_decoder": ["diffusers", "OnnxRuntimeModel"]}
 STUDENT_RECIPE = {"sampler": "ddim", "timesteps": [999, 500], "guidance_scale": 1.0, "noise_correction": True}
 PROMPTS = ["a red circle", "two blue stars above a green square", "a small pink heart", "three yellow triangles"]
 SEEDS = [0, 1, 2, 3]
@@ -90,18 +99,62 @@ def test_unknown_unet_id_names_the_known_ones(exported, bundle):
 
 def test_adapters_follow_the_graphs_input_dtypes(root):
     """The standard SD fixture (optimum layout) takes int32 input_ids and an int64 timestep; ours take int64, float."""
-    from diffusers import OnnxRuntimeModel
     sd = os.path.join(root, "tests", "fixtures", "tiny-sd")
     ids = json.load(open(os.path.join(sd, "reference.json")))["input_ids"]
-    te = OnnxTextEncoder(OnnxRuntimeModel.from_pretrained(os.path.join(sd, "text_encoder"), provider_options={}))
+    te = OnnxTextEncoder(open_session(os.path.join(sd, "text_encoder", "model.onnx")))
     assert te.ids_dtype == np.int32
     h = te(torch.tensor([ids]))[0]  # int64, as distill.networks.architectures.tokenize returns them
     direct = run_onnx(os.path.join(sd, "text_encoder", "model.onnx"), {"input_ids": np.array([ids], np.int32)})[0]
     assert np.array_equal(h.numpy(), direct)
-    unet = OnnxUNet(OnnxRuntimeModel.from_pretrained(os.path.join(sd, "unet"), provider_options={}), "teacher",
-                    "", [4, 8, 8])
+    unet = OnnxUNet(open_session(os.path.join(sd, "unet", "model.onnx")), "teacher", "", [4, 8, 8])
     assert unet.timestep_dtype == np.int64
     assert unet(torch.zeros(2, 4, 8, 8), torch.tensor(999), torch.zeros(2, 77, 32)).sample.shape == (2, 4, 8, 8)
+
+
+def test_either_index_layout_opens_and_samples_the_same(exported, bundle, tmp_path):
+    """A bundle with the older OnnxStableDiffusionPipeline index (key vae_decoder) reads as one with current optimum's
+    (StableDiffusionPipeline, key vae), which export writes; the sessions are onnxruntime's, no diffusers ONNX class."""
+    assert bundle.index["_class_name"] == "StableDiffusionPipeline" and "vae" in bundle.index
+    old = tmp_path / "old"
+    shutil.copytree(exported[2], old)
+    (old / "model_index.json").write_text(json.dumps(OLD_INDEX))
+    older = OnnxBundle(str(old))
+    assert older.index["_class_name"] == "OnnxStableDiffusionPipeline"
+    recipe = {"sampler": "ddim", "timesteps": [999, 500], "guidance_scale": 3.0, "noise_correction": True}
+    assert np.array_equal(sample_recipe(older, older.load_unet("flash-1"), recipe, PROMPTS[:2], SEEDS[:2]),
+                          sample_recipe(bundle, bundle.load_unet("flash-1"), recipe, PROMPTS[:2], SEEDS[:2]))
+    assert isinstance(bundle.text_encoder.session, ort.InferenceSession)
+
+
+def test_rewrite_model_index_brings_an_older_bundle_to_the_current_index(exported, tmp_path):
+    folder = exported[2]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    old = tmp_path / "old"
+    shutil.copytree(folder, old)
+    (old / "model_index.json").write_text(json.dumps(OLD_INDEX, indent=2))
+    stale = json.loads((old / "manifest.json").read_text())
+    rewritten = export.rewrite_model_index(str(old))
+    assert (old / "model_index.json").read_bytes() == (folder / "model_index.json").read_bytes()
+    assert rewritten == manifest == json.loads((old / "manifest.json").read_text())
+    assert {k: v for k, v in stale.items() if k != "files"} == {k: v for k, v in rewritten.items() if k != "files"}
+    record = next(f for f in rewritten["files"] if f["path"] == "model_index.json")
+    assert record["sha256"] == hashlib.sha256((old / "model_index.json").read_bytes()).hexdigest()
+
+
+def test_an_index_that_is_not_an_sd_bundle_is_named(exported, tmp_path):
+    folder = tmp_path / "b"
+    shutil.copytree(exported[2], folder)
+    index = json.loads((folder / "model_index.json").read_text())
+    (folder / "model_index.json").write_text(json.dumps({**index, "_class_name": "StableDiffusionXLPipeline"}))
+    with pytest.raises(ValueError, match=r'"_class_name" is \'StableDiffusionXLPipeline\'; a Stable Diffusion '
+                                         r"bundle's index is one of StableDiffusionPipeline, ORTStableDiffusionPipeline"):
+        OnnxBundle(str(folder))
+    (folder / "model_index.json").write_text(json.dumps({**index, "vae": [None, None]}))
+    with pytest.raises(ValueError, match=r"no vae \(or vae_decoder\) in this StableDiffusionPipeline index"):
+        read_model_index(str(folder))
+    (folder / "model_index.json").unlink()
+    with pytest.raises(ValueError, match="model_index.json is missing"):
+        OnnxBundle(str(folder))
 
 
 def _eval_args(model, tmp_path, root, *extra):
