@@ -62,6 +62,8 @@ clean:
 
 # ---- benchmark: a report (reports/BENCH.md, reports/bench.json), never a test with a time limit ----
 # make bench [BUNDLE=tests/fixtures/tiny-bundle] [RUNS=20] [WEBGPU_RUNS=3]
+# Every recipe (flash-1 with the tiny decoder too, where the bundle has one), cold start, the seed grid against four
+# single images, live mode (a prompt typed at 8 characters/s, ?live=1), native onnxruntime, WebGPU.
 BUNDLE ?= models/shapescenes
 # RUNS also names the training runs folder below: only a RUNS given on the command line counts here.
 BENCH_RUNS = $(if $(filter command line,$(origin RUNS)),$(RUNS),20)
@@ -75,6 +77,7 @@ bench: deps-node deps-python deps-chromium
 
 # two builds side by side, alternating generations: before/after ratios (appended to reports/BENCH_FIXES.md), e.g.
 #   git stash; npm run build; cp -r dist /tmp/dist-before; git stash pop; make bench-ab A=/tmp/dist-before
+# RECIPES may name flash-1-tiny (flash-1 with the tiny decoder), which a build without one runs as flash-1.
 A ?=
 B ?= dist
 RECIPES ?= flash-3,teacher

@@ -14,16 +14,33 @@ export const BASE_ARGS = ['--no-sandbox', '--headless', '--disable-background-ne
 /** What the bench reads of src/ui/perfLog.ts's PaintRecord (structural: bench/ compiles apart from src/). */
 interface Paint {
   key: string;
+  /** absent in builds before live mode */
+  prompt?: string;
   seed: number;
   unetId: string;
   paintedAt: number;
   paintMs: number;
   timings: { stage: string; label: string; ms: number }[];
-  profile: { totalMs: number; sessionRunMs: number; textEncoderRunMs: number; unetRunMs: number[]; vaeRunMs: number; schedulerMs: number };
+  profile: {
+    totalMs: number;
+    sessionRunMs: number;
+    textEncoderRunMs: number;
+    unetRunMs: number[];
+    vaeRunMs: number;
+    schedulerMs: number;
+    embeddingCacheHit?: boolean;
+    decoder?: string;
+  };
+}
+interface GridPaint {
+  key: string;
+  seed: number;
+  paintedAt: number;
 }
 interface PerfWindow {
-  imagineFlashPerf: { paints: Paint[] };
+  imagineFlashPerf: { paints: Paint[]; gridPaints?: GridPaint[] };
   __benchT0?: number;
+  __benchLastInput?: number;
 }
 
 export interface Recipe {
@@ -31,7 +48,12 @@ export interface Recipe {
   label: string;
   model: 'flash' | 'teacher';
   steps: number;
+  /** decoded with the bundle's tiny VAE decoder (the Decoder setting); absent: the full one */
+  decoder?: 'tiny';
 }
+
+/** The UNet that makes a recipe's images. */
+const unetOf = (r: Recipe): string => (r.model === 'teacher' ? 'teacher' : `flash-${r.steps}`);
 
 export interface Sample {
   e2e: number;
@@ -97,21 +119,151 @@ async function paintAfter(page: Page, count: number, click: boolean): Promise<Pa
   return p;
 }
 
-async function select(page: Page, r: Recipe, seed: number, prompt: string): Promise<void> {
-  const prompt$ = page.getByLabel('Prompt');
+/**
+ * Sets the app's Decoder setting; false when the page offers none (a bundle without a tiny decoder, or a build
+ * from before the setting), where every image is the full decoder's.
+ */
+async function setDecoder(page: Page, decoder: 'full' | 'tiny'): Promise<boolean> {
+  // counted in the DOM: the setting sits in the folded "Model and settings" card, which a role query does not see
+  if ((await page.locator('[role=radiogroup][aria-label=Decoder]').count()) === 0) return false;
+  const card = page.locator('details.settings-card');
+  if (!(await card.evaluate((d) => (d as HTMLDetailsElement).open))) await card.locator('summary').click();
+  await page.getByRole('radiogroup', { name: 'Decoder' }).getByRole('radio', { name: decoder === 'tiny' ? 'Tiny (fast preview)' : 'Full', exact: true }).check();
+  return true;
+}
+
+/** What generateOnce does with a tiny-decoder recipe on a page without the setting: fail, or run it with the full decoder (an A/B against an older build). */
+export type TinyFallback = 'fail' | 'full';
+
+async function select(page: Page, r: Recipe, seed: number, prompt: string, fallback: TinyFallback): Promise<void> {
+  const prompt$ = page.getByLabel('Prompt', { exact: true });
   if ((await prompt$.inputValue()) !== prompt) await prompt$.fill(prompt);
   await page.getByRole('radiogroup', { name: 'Model' }).getByRole('radio', { name: r.model === 'flash' ? 'Flash' : 'Teacher', exact: true }).check();
   if (r.model === 'flash') await page.getByRole('radiogroup', { name: 'Steps' }).getByRole('radio', { name: String(UI_STEPS(r)), exact: true }).check();
+  const offered = await setDecoder(page, r.decoder ?? 'full');
+  if (!offered && r.decoder === 'tiny' && fallback === 'fail') throw new Error(`${r.id}: the page offers no Decoder setting (no tiny VAE decoder in this bundle or build)`);
   await page.getByRole('textbox', { name: 'Seed' }).fill(String(seed));
 }
 
 /** One generation through the UI: the clock starts in the page right before the click and stops when the canvas is painted. */
-export async function generateOnce(page: Page, r: Recipe, seed: number, prompt: string): Promise<Sample> {
-  await select(page, r, seed, prompt);
+export async function generateOnce(page: Page, r: Recipe, seed: number, prompt: string, fallback: TinyFallback = 'fail'): Promise<Sample> {
+  await select(page, r, seed, prompt, fallback);
   const paint = await paintAfter(page, await paintCount(page), true);
   const t0 = await page.evaluate(() => (window as unknown as PerfWindow).__benchT0 ?? Number.NaN);
-  if (paint.seed !== seed || paint.unetId !== r.id) throw new Error(`expected ${r.id} seed ${seed}, got ${paint.unetId} seed ${paint.seed}`);
+  if (paint.seed !== seed || paint.unetId !== unetOf(r)) throw new Error(`expected ${unetOf(r)} seed ${seed}, got ${paint.unetId} seed ${paint.seed}`);
+  const decoder = paint.profile.decoder ?? 'full';
+  if (r.decoder === 'tiny' && fallback === 'fail' && decoder !== 'tiny') throw new Error(`${r.id}: decoded with the ${decoder} decoder`);
   return { e2e: paint.paintedAt - t0, paint };
+}
+
+/** One figure of a live-mode run (bench/run.ts's LiveResults). */
+export interface LiveSample {
+  /** last keystroke's input event → the final text's live image painted */
+  keystrokeToImage: number;
+  paint: Paint;
+  /** live images painted while the prompt was being typed */
+  early: number;
+}
+
+/**
+ * Live mode (a page opened with ?live=1): each prompt is typed into the emptied prompt box with real key events,
+ * `cps` characters a second, and the live image of the whole text is awaited. The clock runs in the page from the
+ * last keystroke's input event to the canvas painted with that prompt's image.
+ */
+export async function liveTyping(page: Page, prompts: readonly string[], cps: number, log: (s: string) => void): Promise<LiveSample[]> {
+  const box = page.getByLabel('Prompt', { exact: true });
+  await box.evaluate((el) => el.addEventListener('input', () => ((window as unknown as PerfWindow).__benchLastInput = performance.now())));
+  const out: LiveSample[] = [];
+  for (const [i, prompt] of prompts.entries()) {
+    await box.fill('');
+    // the emptied box's own pause (it draws nothing: there is no prompt) is over before typing starts
+    await page.waitForTimeout(400);
+    const before = await paintCount(page);
+    await box.focus();
+    await page.keyboard.type(prompt, { delay: 1000 / cps });
+    await page.waitForFunction(
+      ([n, text]) => (window as unknown as PerfWindow).imagineFlashPerf.paints.slice(n).some((p) => p.prompt === text) || document.querySelector('[role=alert]') !== null,
+      [before, prompt] as const,
+      { timeout: STALL_MS, polling: 50 },
+    );
+    const { paints, last } = await page.evaluate((n) => {
+      const w = window as unknown as PerfWindow;
+      return { paints: w.imagineFlashPerf.paints.slice(n), last: w.__benchLastInput ?? Number.NaN };
+    }, before);
+    const final = paints.find((p) => p.prompt === prompt);
+    if (!final) throw new Error(`no live image of “${prompt}”: ${await page.getByRole('alert').first().textContent()}`);
+    out.push({ keystrokeToImage: final.paintedAt - last, paint: final, early: paints.filter((p) => p.paintedAt <= last).length });
+    log(`live ${i + 1}/${prompts.length}: “${prompt}” ${out.at(-1)?.keystrokeToImage.toFixed(1)} ms after the last keystroke`);
+  }
+  return out;
+}
+
+/** Seed grid click → its fourth tile painted (in-page clock), and whether it ran as one batch. */
+async function gridOnce(page: Page, r: Recipe, seed: number, prompt: string): Promise<{ ms: number; batched: boolean }> {
+  await select(page, r, seed, prompt, 'fail');
+  const ms = await page.evaluate(
+    ([stallMs, first]) =>
+      new Promise<number>((resolve, reject) => {
+        const w = window as unknown as PerfWindow;
+        const log = w.imagineFlashPerf.gridPaints;
+        if (!log) return reject(new Error('this build records no seed-grid paints'));
+        const n = log.length;
+        const timer = setTimeout(() => reject(new Error(`no seed grid after ${stallMs} ms`)), stallMs);
+        const check = (): void => {
+          const tiles = log.slice(n).filter((p) => p.seed >= first && p.seed < first + 4);
+          const alert = document.querySelector('[data-testid=grid-error] [role=alert], [role=alert]');
+          if (alert) reject(new Error(`the seed grid failed: ${alert.textContent ?? ''}`));
+          else if (new Set(tiles.map((p) => p.seed)).size < 4) return;
+          else resolve(Math.max(...tiles.map((p) => p.paintedAt)) - t0);
+          clearTimeout(timer);
+          window.removeEventListener('imagineflash-paint', check);
+        };
+        window.addEventListener('imagineflash-paint', check);
+        const button = [...document.querySelectorAll('button')].find((b) => b.textContent === 'Seed grid');
+        if (!button) return reject(new Error('no Seed grid button'));
+        const t0 = performance.now();
+        button.click();
+      }),
+    [STALL_MS, seed] as const,
+  );
+  const batched = (await page.getByTestId('grid-status').textContent())?.includes('one batched run') ?? false;
+  await page.getByRole('button', { name: 'Back to single image' }).click();
+  return { ms, batched };
+}
+
+/**
+ * The seed grid against four single generations of the same prompt and seeds, `rounds` times on one page (which
+ * of the two goes first alternates); each after one warm-up of both.
+ */
+export async function gridVsSingles(page: Page, r: Recipe, rounds: number, prompt: string, seed0: number, log: (s: string) => void): Promise<{ grid: number[]; singles: number[]; batched: boolean }> {
+  const singlesOnce = async (seed: number): Promise<number> => {
+    let sum = 0;
+    for (let k = 0; k < 4; k++) sum += (await generateOnce(page, r, seed + k, prompt)).e2e;
+    return sum;
+  };
+  await gridOnce(page, r, seed0 - 100, prompt);
+  await singlesOnce(seed0 - 100);
+  const grid: number[] = [];
+  const singles: number[] = [];
+  let batched = true;
+  for (let i = 0; i < rounds; i++) {
+    const seed = seed0 + 10 * i;
+    const runGrid = async (): Promise<void> => {
+      const g = await gridOnce(page, r, seed, prompt);
+      grid.push(g.ms);
+      batched &&= g.batched;
+    };
+    const runSingles = async (): Promise<void> => void singles.push(await singlesOnce(seed));
+    if (i % 2 === 0) {
+      await runGrid();
+      await runSingles();
+    } else {
+      await runSingles();
+      await runGrid();
+    }
+    log(`seed grid round ${i + 1}/${rounds}: grid ${grid.at(-1)?.toFixed(1)} ms, four singles ${singles.at(-1)?.toFixed(1)} ms`);
+  }
+  return { grid, singles, batched };
 }
 
 /** Opens the app and waits until Generate is enabled; a bundle that fails to load ends the run with its message. */

@@ -106,6 +106,8 @@ def main() -> None:
     if cfg_teacher:
         measure(manifest["text_encoder"], "text encoder, prompt + empty (CFG)", 2)
     measure(manifest["vae_decoder"], "VAE decode", 1)
+    if manifest.get("vae_decoder_tiny"):
+        measure(manifest["vae_decoder_tiny"], "tiny VAE decode", 1)
 
     # Batch scaling of a 1-step image (text encoder + UNet + VAE), what a batched app could reach.
     first = next((u for u in manifest["unets"] if u["id"] == "flash-1"), manifest["unets"][0])

@@ -28,8 +28,10 @@ export function stats(xs: readonly number[]): Stats {
   return { n: s.length, median: percentile(s, 0.5), p10: percentile(s, 0.1), p90: percentile(s, 0.9), min: s[0] ?? Number.NaN, max: s.at(-1) ?? Number.NaN };
 }
 
-export const RECIPE_IDS = ['flash-1', 'flash-2', 'flash-3', 'teacher'] as const;
+/** flash-1-tiny: flash-1 decoded by the bundle's tiny VAE decoder (the app's Decoder setting "Tiny") */
+export const RECIPE_IDS = ['flash-1', 'flash-1-tiny', 'flash-2', 'flash-3', 'teacher'] as const;
 export type RecipeId = (typeof RECIPE_IDS)[number];
+export const TINY_RECIPE = 'flash-1-tiny' satisfies RecipeId;
 
 /** The stages of the breakdown, in pipeline order; every value is ms per image unless named per step. */
 export const BREAKDOWN = [
@@ -94,6 +96,43 @@ export interface WebGpuResults {
   recipes: { id: RecipeId; status: 'measured' | 'not in bundle' | 'failed'; e2e?: Stats; sessionRun?: Stats; note?: string }[];
 }
 
+/** Live mode (?live=1): a prompt typed into an empty box at a steady rate, then the live image of the whole text. */
+export interface LiveResults {
+  charsPerSecond: number;
+  /** the app's pause after a keystroke before a live run starts (LIVE_DEBOUNCE_MS) */
+  debounceMs: number;
+  prompts: number;
+  /** the decoder the live images were made with */
+  decoder: string;
+  /** last keystroke (its input event) → the live image of the final text painted; includes the debounce */
+  keystrokeToImage: Stats;
+  /** the same from the end of the pause, when the live run starts: keystroke → image − debounceMs */
+  pauseToImage: Stats;
+  /** the live runs' own end-to-end breakdown: Σ session.run, worker total */
+  sessionRun: Stats;
+  workerTotal: Stats;
+  /** live images painted while typing, before the final one */
+  earlyImages: number;
+  /** final images whose prompt embedding came from the cache (a new prompt each time: expected 0) */
+  embeddingCacheHits: number;
+}
+
+/** The seed grid's four seeds against four single generations of the same prompt and seeds, per round. */
+export interface GridResults {
+  recipe: RecipeId;
+  rounds: number;
+  /** the grid ran as one batched call (false: one run per seed) */
+  batched: boolean;
+  /** Seed grid click → the fourth tile painted */
+  gridMs: Stats;
+  /** Σ of four Generate clicks' click → canvas (the driver's time between them left out) */
+  singlesMs: Stats;
+  gridImagesPerSecond: number;
+  singlesImagesPerSecond: number;
+  /** grid images/s ÷ singles images/s, from the medians */
+  ratio: number;
+}
+
 export interface BenchResults {
   date: string;
   command: string;
@@ -114,6 +153,9 @@ export interface BenchResults {
   };
   native: NativeResults | null;
   webgpu: WebGpuResults | null;
+  /** absent in reports of versions before live mode and the seed grid */
+  live?: LiveResults | null;
+  grid?: GridResults | null;
   notes: string[];
 }
 
@@ -163,8 +205,77 @@ function latencySection(r: BenchResults): string[] {
     }
   }
   const f3 = sp['flash-3'];
-  lines.push('', `Goal: flash-3 ≥ 12× faster than the teacher end to end — ${f3 === undefined ? 'n/a (flash-3 or teacher not in bundle)' : `${ratio(f3)}: ${goal(f3 >= 12)}`}.`, '');
+  lines.push('', `Goal: flash-3 ≥ 13× faster than the teacher end to end — ${f3 === undefined ? 'n/a (flash-3 or teacher not in bundle)' : `${ratio(f3)}: ${goal(f3 >= 13)}`}.`, '');
   return lines;
+}
+
+function recipeOf(r: BenchResults, id: RecipeId): Extract<RecipeResult, { status: 'measured' }> | undefined {
+  return measured(r).find((x) => x.id === id);
+}
+
+function tinyDecoderSection(r: BenchResults): string[] {
+  const full = recipeOf(r, 'flash-1');
+  const tiny = recipeOf(r, TINY_RECIPE);
+  const lines = ['## Tiny VAE decoder', ''];
+  if (!full || !tiny) return [...lines, 'Not measured: the bundle has no tiny VAE decoder (vae_decoder_tiny) or no flash-1.', ''];
+  const m = (x: typeof full, k: BreakdownKey): number => x.breakdown[k].median;
+  const nativeMs = (use: string): number | undefined => r.native?.timings.find((t) => t.use === use)?.ms.median;
+  lines.push(
+    '| flash-1, medians | full decoder | tiny decoder | tiny / full |',
+    '|---|---:|---:|---:|',
+    ...([
+      ['decode stage (incl. to RGBA), ms', 'decode'],
+      ['  of which session.run, ms', 'vaeRun'],
+      ['end to end, ms', 'e2e'],
+    ] as const).map(([label, k]) => `| ${label} | ${f(m(full, k), 2)} | ${f(m(tiny, k), 2)} | ${ratio(m(tiny, k) / m(full, k))} |`),
+  );
+  const [nf, nt] = [nativeMs('VAE decode'), nativeMs('tiny VAE decode')];
+  if (nf !== undefined && nt !== undefined) lines.push(`| native onnxruntime session.run, ms | ${f(nf, 2)} | ${f(nt, 2)} | ${ratio(nt / nf)} |`);
+  lines.push(
+    '',
+    'Both rows with the embedding cache warm (the rounds repeat their prompts). The goal — flash-1 end to end ≤ 0.65× the app before issue 19 with the tiny decoder and a cached embedding — compares two builds: `make bench-ab A=<that build> RECIPES=flash-1,flash-1-tiny` (bench/ab.ts, which runs flash-1-tiny as flash-1 on a build without the tiny decoder).',
+    '',
+  );
+  return lines;
+}
+
+function liveSection(r: BenchResults): string[] {
+  const l = r.live;
+  if (!l) return ['## Live mode', '', 'Not measured.', ''];
+  const row = (label: string, s: Stats): string => `| ${label} | ${s.n} | ${f(s.median)} | ${f(s.p90)} | ${f(s.max)} |`;
+  return [
+    '## Live mode (?live=1), WASM',
+    '',
+    `A new prompt typed into an empty box at ${l.charsPerSecond} characters/s (real key events), ${l.prompts} times after one warm-up; the live image of the whole text (decoder: ${l.decoder}) after the app's ${l.debounceMs} ms pause. Live images painted while typing, before the final one: ${l.earlyImages}. Final images with a cached embedding: ${l.embeddingCacheHits}.`,
+    '',
+    '| figure | n | median ms | p90 ms | max ms |',
+    '|---|---:|---:|---:|---:|',
+    row('last keystroke → image painted (incl. the pause)', l.keystrokeToImage),
+    row('end of the pause → image painted', l.pauseToImage),
+    row('  of which worker total', l.workerTotal),
+    row('  of which Σ session.run', l.sessionRun),
+    '',
+    `Goal: keystroke-pause → image ≤ 120 ms p90 on WASM — p90 ${f(l.pauseToImage.p90)} ms: ${goal(l.pauseToImage.p90 <= 120)}.`,
+    '',
+  ];
+}
+
+function gridSection(r: BenchResults): string[] {
+  const g = r.grid;
+  if (!g) return ['## Seed grid', '', 'Not measured.', ''];
+  return [
+    `## Seed grid (${g.recipe}, 4 seeds)`,
+    '',
+    `${g.rounds} rounds on one page, the order of the two alternating: the Seed grid button (${g.batched ? 'one batched run' : 'one run per seed: the graphs take one image at a time'}) against four Generate clicks with the same prompt and seeds.`,
+    '',
+    '| | median ms | p10 ms | p90 ms | images/s (median) |',
+    '|---|---:|---:|---:|---:|',
+    `| seed grid: click → fourth tile painted | ${f(g.gridMs.median)} | ${f(g.gridMs.p10)} | ${f(g.gridMs.p90)} | ${g.gridImagesPerSecond.toFixed(1)} |`,
+    `| four single generations: Σ click → canvas | ${f(g.singlesMs.median)} | ${f(g.singlesMs.p10)} | ${f(g.singlesMs.p90)} | ${g.singlesImagesPerSecond.toFixed(1)} |`,
+    '',
+    `Goal: the seed grid ≥ 1.2× the images/s of four single generations — ${ratio(g.ratio)}: ${goal(g.ratio >= 1.2)}.`,
+    '',
+  ];
 }
 
 function breakdownSection(r: BenchResults): string[] {
@@ -262,7 +373,18 @@ export function renderReport(r: BenchResults): string {
     '',
   ];
   const notes = r.notes.length ? ['## Notes', '', ...r.notes.map((n) => `- ${n}`), ''] : [];
-  return [...head, ...latencySection(r), ...breakdownSection(r), ...nativeSection(r), ...coldAndThroughput(r), ...webgpuSection(r), ...notes].join('\n');
+  return [
+    ...head,
+    ...latencySection(r),
+    ...breakdownSection(r),
+    ...tinyDecoderSection(r),
+    ...liveSection(r),
+    ...gridSection(r),
+    ...nativeSection(r),
+    ...coldAndThroughput(r),
+    ...webgpuSection(r),
+    ...notes,
+  ].join('\n');
 }
 
 /** Before/after medians of two measurements (e.g. two builds on the same bundle), as Markdown. */

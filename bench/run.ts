@@ -11,11 +11,36 @@ import os from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { browserBatchScaling } from './batch.js';
-import { backendText, coldStart, generateOnce, interleaved, launch, openReady, startPreview, summarize, webgpuRun, type Recipe } from './browser.js';
-import { RECIPE_IDS, renderReport, type BenchResults, type NativeResults, type RecipeId, type RecipeResult } from './report.js';
+import { backendText, coldStart, generateOnce, gridVsSingles, interleaved, launch, liveTyping, openReady, startPreview, summarize, webgpuRun, type Recipe } from './browser.js';
+import { RECIPE_IDS, renderReport, stats, TINY_RECIPE, type BenchResults, type GridResults, type LiveResults, type NativeResults, type RecipeId, type RecipeResult } from './report.js';
 
 const PROMPTS = ['a red circle to the left of a blue square', 'two yellow stars on a black background', 'a large green triangle above a small purple heart'];
 const PORT = Number(process.env.BENCH_PORT ?? 4179);
+/** the typing rate of live mode's measurement: a fast typist */
+const LIVE_CPS = 8;
+/** src/state/liveSlice.ts's LIVE_DEBOUNCE_MS (bench/ compiles apart from src/) */
+const LIVE_DEBOUNCE_MS = 200;
+
+interface Vocabulary {
+  colors?: string[];
+  shapes?: string[];
+  relations?: string[];
+}
+
+const article = (word: string): string => (/^[aeiou]/.test(word) ? 'an' : 'a');
+
+/**
+ * `n` different prompts of the ShapeScenes grammar (so every live image encodes a new prompt, as typing one does),
+ * or the fixed prompts with a number for a bundle without the grammar's word lists.
+ */
+function livePrompts(vocabulary: Vocabulary | undefined, n: number): string[] {
+  const { colors = [], shapes = [], relations = [] } = vocabulary ?? {};
+  if (colors.length < 3 || shapes.length < 4 || relations.length === 0) return Array.from({ length: n }, (_, i) => `${PROMPTS[i % PROMPTS.length] as string} ${i}`);
+  return Array.from({ length: n }, (_, i) => {
+    const [c1, s1, rel, c2, s2] = [colors[i % colors.length], shapes[i % shapes.length], relations[i % relations.length], colors[(i + 2) % colors.length], shapes[(i + 3) % shapes.length]] as string[];
+    return `${article(c1 as string)} ${c1} ${s1} ${rel} ${article(c2 as string)} ${c2} ${s2}`;
+  });
+}
 
 interface ManifestUnet {
   id: string;
@@ -23,10 +48,10 @@ interface ManifestUnet {
   recipe: { sampler: string; timesteps: number[]; guidance_scale?: number };
 }
 
-function recipesOf(bundleDir: string): { name: string; recipes: Map<RecipeId, Recipe>; paths: Map<RecipeId, string>; latentShape: number[] } {
+function recipesOf(bundleDir: string): { name: string; recipes: Map<RecipeId, Recipe>; paths: Map<RecipeId, string>; latentShape: number[]; vocabulary?: Vocabulary } {
   const file = join(bundleDir, 'manifest.json');
   if (!existsSync(file)) throw new Error(`${file}: the benchmark needs a bundle with our manifest.json`);
-  const m = JSON.parse(readFileSync(file, 'utf8')) as { name: string; unets: ManifestUnet[]; latent_shape: number[] };
+  const m = JSON.parse(readFileSync(file, 'utf8')) as { name: string; unets: ManifestUnet[]; latent_shape: number[]; vae_decoder_tiny?: string; vocabulary?: Vocabulary };
   const recipes = new Map<RecipeId, Recipe>();
   const paths = new Map<RecipeId, string>();
   for (const u of m.unets) {
@@ -37,7 +62,9 @@ function recipesOf(bundleDir: string): { name: string; recipes: Map<RecipeId, Re
     if (id) recipes.set(id, { id, label, model: id === 'teacher' ? 'teacher' : 'flash', steps: n });
     if (id) paths.set(id, u.path);
   }
-  return { name: m.name, recipes, paths, latentShape: m.latent_shape };
+  const flash1 = recipes.get('flash-1');
+  if (flash1 && m.vae_decoder_tiny) recipes.set(TINY_RECIPE, { ...flash1, id: TINY_RECIPE, label: `${flash1.label}, tiny decoder`, decoder: 'tiny' });
+  return { name: m.name, recipes, paths, latentShape: m.latent_shape, vocabulary: m.vocabulary };
 }
 
 function version(cmd: string, args: string[]): string {
@@ -77,7 +104,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(webgpuRuns) || webgpuRuns < 0) throw new Error(`--webgpu-runs must be a whole number ≥ 0`);
   const bundleDir = resolve(values.bundle);
   const bundleId = basename(bundleDir);
-  const { name, recipes, paths, latentShape } = recipesOf(bundleDir);
+  const { name, recipes, paths, latentShape, vocabulary } = recipesOf(bundleDir);
   const present = RECIPE_IDS.flatMap((id) => recipes.get(id) ?? []);
   const log = (s: string): void => console.log(`[bench] ${s}`);
   const loadAvgStart = os.loadavg();
@@ -90,6 +117,8 @@ async function main(): Promise<void> {
   const first = recipes.get('flash-1') ?? present[0] ?? null;
   // A model the bundle has, so builds from before the form picked one by itself can be measured too.
   const query = `bundle=${encodeURIComponent(bundleId)}${first ? `&model=${first.model}${first.model === 'flash' ? `&steps=${first.steps}` : ''}` : ''}`;
+  // live mode is measured on its own page; elsewhere it would start a run at every prompt the driver fills in
+  const still = `${query}&live=0`;
   const notes: string[] = [];
   let results: BenchResults;
   try {
@@ -98,10 +127,10 @@ async function main(): Promise<void> {
       let cold = { empty: Number.NaN, warm: Number.NaN };
       if (first) {
         log(`cold start with ${first.id}`);
-        cold = await coldStart(browser, `${base}/?${query}&backend=wasm&prompt=${encodeURIComponent(PROMPTS[0] as string)}&seed=1`);
+        cold = await coldStart(browser, `${base}/?${still}&backend=wasm&prompt=${encodeURIComponent(PROMPTS[0] as string)}&seed=1`);
       }
       const page = await browser.newPage();
-      await openReady(page, `${base}/?${query}&backend=wasm`);
+      await openReady(page, `${base}/?${still}&backend=wasm`);
       const backend = await backendText(page);
       // Warm-up: the first run of each recipe creates its UNet session.
       for (const r of present) for (let i = 0; i < 2; i++) await generateOnce(page, r, 900 + i, PROMPTS[0] as string);
@@ -126,7 +155,38 @@ async function main(): Promise<void> {
           note: 'The app generates one image per request (no batch input), so this is sequential throughput, including the benchmark driving the UI between images; the batch scaling below (browser and native) shows what batching could gain.',
         };
       }
+      let grid: GridResults | null = null;
+      if (flash1) {
+        const rounds = Math.max(Math.min(runs, 10), 3);
+        log(`seed grid: ${rounds} rounds of the grid against four singles (flash-1)`);
+        const g = await gridVsSingles(page, flash1, rounds, PROMPTS[0] as string, 7000, log);
+        const [gridMs, singlesMs] = [stats(g.grid), stats(g.singles)];
+        const [gridIps, singlesIps] = [4000 / gridMs.median, 4000 / singlesMs.median];
+        grid = { recipe: 'flash-1', rounds, batched: g.batched, gridMs, singlesMs, gridImagesPerSecond: gridIps, singlesImagesPerSecond: singlesIps, ratio: gridIps / singlesIps };
+      }
       await page.close();
+
+      let live: LiveResults | null = null;
+      if (flash1) {
+        log(`live mode: ${runs} prompts typed at ${LIVE_CPS} characters/s`);
+        const livePage = await browser.newPage();
+        await openReady(livePage, `${base}/?${query}&live=1&backend=wasm`);
+        // the first live image of a page is a warm-up, as the other measurements have theirs
+        const samples = (await liveTyping(livePage, livePrompts(vocabulary, runs + 1), LIVE_CPS, log)).slice(1);
+        await livePage.close();
+        live = {
+          charsPerSecond: LIVE_CPS,
+          debounceMs: LIVE_DEBOUNCE_MS,
+          prompts: samples.length,
+          decoder: [...new Set(samples.map((x) => x.paint.profile.decoder ?? 'full'))].join(', '),
+          keystrokeToImage: stats(samples.map((x) => x.keystrokeToImage)),
+          pauseToImage: stats(samples.map((x) => x.keystrokeToImage - LIVE_DEBOUNCE_MS)),
+          sessionRun: stats(samples.map((x) => x.paint.profile.sessionRunMs)),
+          workerTotal: stats(samples.map((x) => x.paint.profile.totalMs)),
+          earlyImages: samples.reduce((a, x) => a + x.early, 0),
+          embeddingCacheHits: samples.filter((x) => x.paint.profile.embeddingCacheHit === true).length,
+        };
+      }
       const threads = /WASM \((\d+) thread/.exec(backend)?.[1];
       const flash1Path = paths.get('flash-1');
       if (flash1Path) {
@@ -135,10 +195,11 @@ async function main(): Promise<void> {
       }
 
       log('WebGPU');
-      const webgpu = webgpuRuns > 0 ? await webgpuRun(base, query, present, webgpuRuns, PROMPTS[0] as string, log) : null;
+      const webgpu = webgpuRuns > 0 ? await webgpuRun(base, still, present, webgpuRuns, PROMPTS[0] as string, log) : null;
       if (webgpu?.adapter.fallback) notes.push('The only WebGPU adapter here is SwiftShader (software): its figures are recorded, nothing is decided from them.');
       notes.push(
         'End to end = in-page clock from the Generate click to the canvas painted with the result (the page reads `performance.now()` on both sides; the driver’s own waiting is not included).',
+        `Live mode: the clock starts at the last keystroke’s input event and stops when the canvas is painted with that prompt’s live image; “end of the pause” takes the app’s ${LIVE_DEBOUNCE_MS} ms debounce off it. Every other measurement runs on a page opened with ?live=0.`,
         'Measured on a shared 2-core machine: when other jobs run (see the load average above), every figure is noisy; compare ratios taken in the same run rather than absolute numbers across runs.',
       );
       results = {
@@ -173,6 +234,8 @@ async function main(): Promise<void> {
         throughput,
         native,
         webgpu,
+        live,
+        grid,
         notes,
       };
     } finally {

@@ -1,6 +1,7 @@
 import type { GridSlice, GridTile } from '../state/gridSlice';
 import { appStore, useAppStore } from '../state/store';
 import { ErrorBanner } from './ErrorBanner';
+import { recordGridPaint } from './perfLog';
 import { PixelCanvas } from './PixelCanvas';
 
 const runMs = (t: GridTile): number => t.image?.output.timings.filter((r) => r.stage !== 'load').reduce((a, r) => a + r.ms, 0) ?? 0;
@@ -38,7 +39,7 @@ export function GridPanel() {
           <li key={t.seed} data-testid={`grid-${i}`}>
             {t.image ? (
               <button type="button" className="thumb" onClick={() => pickGridTile(i)} title="Make this the main image">
-                <PixelCanvas image={t.image.output.image} label={`seed ${t.seed}`} />
+                <PixelCanvas image={t.image.output.image} label={`seed ${t.seed}`} onPainted={(_ms, at) => t.image && recordGridPaint({ key: t.image.key, seed: t.seed, paintedAt: at })} />
               </button>
             ) : (
               <div className="placeholder small">{status === 'running' ? '…' : '–'}</div>

@@ -24,7 +24,7 @@ export function ImagePanel() {
   const error = useAppStore((s) => s.error);
   const out = current?.output;
   const onPainted = (paintMs: number, paintedAt: number): void => {
-    if (current) recordPaint({ key: current.key, seed: current.seed, unetId: current.output.unetId, paintedAt, paintMs, timings: current.output.timings, profile: current.output.profile });
+    if (current) recordPaint({ key: current.key, prompt: current.prompt, seed: current.seed, unetId: current.output.unetId, paintedAt, paintMs, timings: current.output.timings, profile: current.output.profile });
   };
   // After a failed run the earlier image stays, dimmed and labelled as the previous one: someone fixing a typo
   // keeps what they had to compare against (clearing it would also flash the panel empty). Its info line,

@@ -7,6 +7,7 @@ import type { GenerateProfile, StageTiming } from '../pipeline/pipeline';
  */
 export interface PaintRecord {
   key: string;
+  prompt: string;
   seed: number;
   unetId: string;
   paintedAt: number;
@@ -16,16 +17,32 @@ export interface PaintRecord {
   profile: GenerateProfile;
 }
 
+/** A seed grid's tile painted: when, for the benchmark's images/s of a grid against single images. */
+export interface GridPaintRecord {
+  key: string;
+  seed: number;
+  paintedAt: number;
+}
+
 const LIMIT = 500;
 const paints: PaintRecord[] = [];
+const gridPaints: GridPaintRecord[] = [];
 
 /** Dispatched on window after each record, so a benchmark can wait for a paint without polling the page. */
 export const PAINT_EVENT = 'imagineflash-paint';
 
-export function recordPaint(r: PaintRecord): void {
-  paints.push(r);
-  if (paints.length > LIMIT) paints.splice(0, paints.length - LIMIT);
+function record<T>(log: T[], r: T): void {
+  log.push(r);
+  if (log.length > LIMIT) log.splice(0, log.length - LIMIT);
   window.dispatchEvent(new Event(PAINT_EVENT));
 }
 
-export const perfLog = { paints } as const;
+export function recordPaint(r: PaintRecord): void {
+  record(paints, r);
+}
+
+export function recordGridPaint(r: GridPaintRecord): void {
+  record(gridPaints, r);
+}
+
+export const perfLog = { paints, gridPaints } as const;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { GenerateOutput, GenerateParams } from '../../src/pipeline/pipeline';
+import type { BundleSummary, GenerateOutput, GenerateParams } from '../../src/pipeline/pipeline';
 import { chosenDecoder, tinyDecoderAvailable, withDecoder } from '../../src/state/decoderSlice';
 import { LIVE_DEBOUNCE_MS, liveVariant } from '../../src/state/liveSlice';
 import { createAppStore } from '../../src/state/store';
@@ -9,7 +9,7 @@ import { grammarBundle, indexFetch, instantEngine, SlowEngine, storeOverHost } f
 // The Decoder setting and live mode's decoder, in the store: tiny-bundle as the worker summarises it, with and
 // without a tiny VAE decoder.
 
-const withTiny = { ...grammarBundle, tinyDecoder: true };
+const withTiny: BundleSummary = { ...grammarBundle, tinyDecoder: true };
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
 async function readyStore(bundle = withTiny) {
