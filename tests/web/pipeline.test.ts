@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BundleFileError } from '../../src/pipeline/files';
-import { InputError, VocabularyError } from '../../src/pipeline/errors';
+import { InputError, ModelError, VocabularyError } from '../../src/pipeline/errors';
 import { openBundle } from '../../src/pipeline/openBundle';
 import { Pipeline, type GenerateParams, type StepCount } from '../../src/pipeline/pipeline';
 import type { Runtime } from '../../src/pipeline/runtime';
-import { BASE, memoryCaches, nodeIo } from './helpers/nodeIo';
+import { BASE, memoryCaches, nodeIo, type NodeIoOptions } from './helpers/nodeIo';
 import { nodeRuntime } from './helpers/nodeRuntime';
 import { countingRuntime, staticBatchRuntime } from './helpers/runtimes';
 
@@ -319,5 +319,83 @@ describe('seed grid in the pipeline (tiny-bundle on onnxruntime-web in Node)', (
       expect(maxDiff(b, single.image.data), `seed ${seed}`).toBeLessThanOrEqual(2);
     }
     expect(maxDiff(batched.images[0]?.image.data ?? new Uint8ClampedArray(), batched.images[1]?.image.data ?? new Uint8ClampedArray())).toBeGreaterThan(2);
+  });
+});
+
+describe('the tiny VAE decoder in the pipeline (tiny-bundle has vae_decoder_tiny, tiny-sd none)', () => {
+  const TINY = 'vae_decoder_tiny/model.onnx';
+  const request: GenerateParams = { prompt: 'a red circle above a blue star', seed: 3, model: 'flash', steps: 1, noiseCorrection: true };
+  const openOn = async (bundle: string, io = nodeIo(), rt: Runtime = nodeRuntime()): Promise<Pipeline> => new Pipeline(await openBundle(io, `${BASE}${bundle}/`), io, rt);
+  const flip = (b: Uint8Array): Uint8Array => {
+    const c = b.slice();
+    c[c.length >> 1] = (c[c.length >> 1] as number) ^ 0xff;
+    return c;
+  };
+
+  it('is loaded with the shared parts when the bundle has one, and said in the summary; a bundle without one loads as before', { timeout: 60_000 }, async () => {
+    const log: string[] = [];
+    const pipe = await openOn('tiny-bundle', nodeIo({ log }));
+    expect(pipe.summary().tinyDecoder).toBe(true);
+    await pipe.prepare(['flash-1']);
+    expect(log).toContain(`/models/tiny-bundle/${TINY}`);
+    const sdLog: string[] = [];
+    const sd = await openOn('tiny-sd', nodeIo({ log: sdLog }));
+    expect(sd.summary().tinyDecoder).toBe(false);
+    await sd.prepare(['flash-2']);
+    expect(sdLog.some((u) => u.includes('decoder_tiny'))).toBe(false);
+    // asked for where there is none: the full decoder, and the profile says so
+    const out = await sd.generate({ ...request, prompt: 'a red circle', steps: 2, decoder: 'tiny' });
+    expect(out.profile.decoder).toBe('full');
+    expect(out.timings.find((t) => t.stage === 'decode')?.label).toBe('decode');
+  });
+
+  it('decoder "tiny" decodes with vae_decoder_tiny (its own session.run, another image); "full" and no choice with vae_decoder', { timeout: 60_000 }, async () => {
+    const runs = new Map<string, number>();
+    const pipe = await openOn('tiny-bundle', nodeIo(), countingRuntime(runs));
+    const full = await pipe.generate(request);
+    expect(full.profile.decoder).toBe('full');
+    expect([runs.get('vae_decoder/model.onnx'), runs.get(TINY)]).toEqual([1, undefined]);
+    const tiny = await pipe.generate({ ...request, decoder: 'tiny' });
+    expect(tiny.profile.decoder).toBe('tiny');
+    expect(tiny.timings.find((t) => t.stage === 'decode')?.label).toBe('decode (tiny)');
+    expect(tiny.profile.vaeRunMs).toBeGreaterThan(0);
+    expect([runs.get('vae_decoder/model.onnx'), runs.get(TINY)]).toEqual([1, 1]);
+    expect([tiny.image.width, tiny.image.height]).toEqual([full.image.width, full.image.height]);
+    expect(maxDiff(tiny.image.data, full.image.data)).toBeGreaterThan(10);
+    expect((await pipe.generate({ ...request, decoder: 'full' })).profile.decoder).toBe('full');
+    expect(runs.get('vae_decoder/model.onnx')).toBe(2);
+  });
+
+  it('a seed grid decodes its batch with the tiny decoder in one run', { timeout: 60_000 }, async () => {
+    const runs = new Map<string, number>();
+    const pipe = await openOn('tiny-bundle', nodeIo(), countingRuntime(runs));
+    const grid = await pipe.generateGrid({ ...request, decoder: 'tiny' }, [1, 2, 3, 4]);
+    expect(grid.batched).toBe(true);
+    expect(grid.images.map((o) => o.profile.decoder)).toEqual(['tiny', 'tiny', 'tiny', 'tiny']);
+    expect([runs.get(TINY), runs.get('vae_decoder/model.onnx')]).toEqual([1, undefined]);
+  });
+
+  it('a broken tiny decoder refuses the load, naming its file: corrupt, missing, or not a decoder', { timeout: 60_000 }, async () => {
+    const refuses = async (opts: NodeIoOptions, message: RegExp): Promise<void> => {
+      const pipe = await openOn('tiny-bundle', nodeIo(opts));
+      // a UNet's failure may be spared; a shared part's never is
+      await expect(pipe.prepare(['flash-1'], {}, new Map())).rejects.toThrow(message);
+    };
+    await refuses({ alter: { [`tiny-bundle/${TINY}`]: flip } }, /^vae_decoder_tiny\/model\.onnx: sha256 .* does not match/);
+    await refuses({ alter: { [`tiny-bundle/${TINY}`]: (b) => b.subarray(0, 100) } }, /^vae_decoder_tiny\/model\.onnx: size is 100 bytes/);
+    // the manifest names a graph of another contract (the text encoder's, listed with its true hash)
+    const otherGraph = (b: Uint8Array): Uint8Array => {
+      const m = JSON.parse(new TextDecoder().decode(b)) as Record<string, unknown>;
+      const files = m.files as { path: string }[];
+      m.files = [...files.filter((f) => f.path !== TINY), { ...files.find((f) => f.path === 'text_encoder/model.onnx'), path: TINY }];
+      return new TextEncoder().encode(JSON.stringify(m));
+    };
+    const io = nodeIo({ alter: { 'tiny-bundle/manifest.json': otherGraph } });
+    const swapped: typeof fetch = async (u) => (String(u).endsWith(TINY) ? io.fetch(String(u).replace(TINY, 'text_encoder/model.onnx')) : io.fetch(u));
+    const pipe = new Pipeline(await openBundle({ ...io, fetch: swapped }, `${BASE}tiny-bundle/`), { ...io, fetch: swapped }, nodeRuntime());
+    const err = await pipe.prepare(['flash-1']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelError);
+    expect((err as ModelError).file).toBe(TINY);
+    expect((err as Error).message).toMatch(/has no input "latent_sample"|latent_sample/);
   });
 });
