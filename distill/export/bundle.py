@@ -1,6 +1,7 @@
-"""An exported ONNX bundle (export.export: manifest.json + the diffusers/optimum ONNX layout) as a sampling pipeline, so
-that distill.sampling.recipes.sample_recipe — and with it `python -m distill evaluate --model <bundle> --unet-id flash-3` —
-runs the shipped files through onnxruntime (CPUExecutionProvider) instead of the PyTorch weights they were exported from.
+"""An exported ONNX bundle (export.export: manifest.json + the diffusers/optimum ONNX layout) as a sampling pipeline,
+so that distill.sampling.recipes.sample_recipe — and with it `python -m distill evaluate --model <bundle> --unet-id
+flash-3` — runs the shipped files through onnxruntime (CPUExecutionProvider) instead of the PyTorch weights they were
+exported from.
 
 Each graph is an onnxruntime InferenceSession, the tokenizer and DDIM scheduler config are read by transformers and
 diffusers from their folders; small adapters give each session the slice of the diffusers model interface that
@@ -88,7 +89,7 @@ def _input_dtype(session: ort.InferenceSession, name: str):
     for i in session.get_inputs():
         if i.name == name:
             if i.type not in ORT_TYPES:
-                raise ValueError(f"{session._model_path}: input {name!r} is {i.type}, not one of {', '.join(ORT_TYPES)}")
+                raise ValueError(f"ONNX graph input {name!r} is {i.type}, not one of {', '.join(ORT_TYPES)}")
             return ORT_TYPES[i.type]
     raise ValueError(f"ONNX graph has no input {name!r}; it has {[i.name for i in session.get_inputs()]}")
 

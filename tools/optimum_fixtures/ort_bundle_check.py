@@ -88,7 +88,8 @@ def main(args) -> dict:
                       guidance_scale=recipe["guidance_scale"], latents=latents, output_type="np").images
         for j, (row, image) in enumerate(zip(chunk, images)):
             row["seed"], row["file"] = args.seed, f"{i + j:03d}.png"
-            Image.fromarray((np.clip(image, 0, 1) * 255).round().astype(np.uint8)).save(os.path.join(args.out, row["file"]))
+            pixels = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)  # as distill's sample_with_pipeline
+            Image.fromarray(pixels).save(os.path.join(args.out, row["file"]))
     check = {"bundle": os.path.abspath(args.bundle), "pipeline": type(pipe).__name__,
              "model_index": json.load(open(os.path.join(args.bundle, "model_index.json"))),
              "recipe": recipe, "versions": {p: importlib.metadata.version(p) for p in PACKAGES},
