@@ -13,7 +13,7 @@ import argparse
 
 from ..domain.prompts import DEV_PROMPTS
 from ..runs.config import load_config
-from ..runs.training import add_run_args
+from ..runs.training import add_data_arg, add_run_args
 from .add import ADDConfig, train_add
 from .lcm import LCMConfig, train_lcm
 from .progressive import ProgressiveConfig, train_progressive
@@ -30,6 +30,7 @@ def parse_args(argv=None):
     p.add_argument("--teacher", required=True, help="diffusers Stable Diffusion folder of the teacher")
     add_run_args(p, "ProgressiveConfig / LCMConfig / ADDConfig (by --method)")
     p.add_argument("--eval-prompts", default=DEV_PROMPTS, help="jsonl prompt file for the periodic evaluation")
+    add_data_arg(p)
     return p.parse_args(argv)
 
 

@@ -11,9 +11,11 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..domain.analyzer import accuracy_by_category
 from ..domain.prompts import eval_subset
+from ..domain.render import images_to_tensor
 from ..domain.scenes import caption
 from ..networks.latents import latent_pool
 from ..networks.pipeline import encode_prompts, load_pipeline
@@ -28,7 +30,8 @@ class StudentConfig:
     """The training fields every student's config has; each method adds its own and may change a default."""
     batch_size: int = 32
     learning_rate: float = 5e-5
-    pool_size: int = 8000  # data latents: forward-noised inputs (baselines, forward ablation), the real side
+    pool_size: int = 8000  # data latents: forward-noised inputs (baselines, forward ablation), the real side (with
+    # --data-dir: at most this many of the folder's images)
     eval_every: int = 250
     eval_prompts_per_category: int = 8
     log_every: int = 25
@@ -37,13 +40,91 @@ class StudentConfig:
     seed: int = 0
 
 
+METADATA = "metadata.jsonl"
+
+
+class PoolCaptions:
+    """The training prompts of a data pool's rows: for ShapeScenes scenes a caption drawn per use (the draws of
+    caption(scene, rng), as every run has made them), for an image folder each row's own caption (no draw)."""
+
+    def __init__(self, scenes: list | None = None, texts: list[str] | None = None):
+        self.scenes, self.texts = scenes, texts
+
+    def __len__(self) -> int:
+        return len(self.texts if self.texts is not None else self.scenes)
+
+    def draw(self, idx, rng) -> list[str]:
+        if self.texts is not None:
+            return [self.texts[j] for j in idx]
+        return [caption(self.scenes[j], rng)[0] for j in idx]
+
+
+def image_folder_rows(data_dir: str, limit: int | None = None,
+                      rng: np.random.Generator | None = None) -> list[tuple[str, str, str]]:
+    """The rows of an image folder in the Hugging Face imagefolder convention (images + metadata.jsonl, one JSON object
+    per line with "file_name", relative to the folder, and the caption "text"), checked: (metadata line, image path,
+    caption). With more rows than `limit`, `limit` of them drawn with rng, in folder order."""
+    if not os.path.isdir(data_dir):
+        raise ValueError(f"--data-dir {data_dir}: no such folder")
+    meta = os.path.join(data_dir, METADATA)
+    if not os.path.isfile(meta):
+        raise ValueError(f"--data-dir {data_dir}: no {METADATA} (the imagefolder convention: one JSON object per line "
+                         f'with "file_name" and "text")')
+    rows = []
+    with open(meta) as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            where = f"{meta}:{lineno}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{where}: not a JSON object ({e})") from e
+            if not isinstance(row, dict) or not isinstance(row.get("file_name"), str) or not row["file_name"]:
+                raise ValueError(f'{where}: no "file_name"')
+            text = row.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(f'{where}: {row["file_name"]} has no caption ("text")')
+            path = os.path.join(data_dir, row["file_name"])
+            if not os.path.isfile(path):
+                raise ValueError(f"{where}: {path} is missing")
+            rows.append((where, path, text))
+    if not rows:
+        raise ValueError(f"--data-dir {data_dir}: {meta} has no rows")
+    if limit is not None and len(rows) > limit:
+        rows = [rows[i] for i in sorted((rng or np.random.default_rng()).choice(len(rows), limit, replace=False))]
+    return rows
+
+
+def load_images(rows: list[tuple[str, str, str]], image_size: int) -> np.ndarray:
+    """uint8 [N, S, S, 3] RGB: each row's image, its centre square resized to S = image_size."""
+    images = []
+    for where, path, _ in rows:
+        try:
+            with Image.open(path) as im:
+                images.append(np.asarray(ImageOps.fit(im.convert("RGB"), (image_size, image_size),
+                                                      Image.Resampling.BICUBIC)))
+        except (OSError, UnidentifiedImageError) as e:
+            raise ValueError(f"{where}: {path} cannot be read as an image ({e})") from e
+    return np.stack(images)
+
+
 @torch.no_grad()
-def data_latent_pool(pipe, size: int, seed: int, device) -> tuple[list, torch.Tensor]:
-    """`size` ShapeScenes scenes and their scaled VAE latents [N, 4, h, w], rendered at the teacher's image size
-    (64 for ours, 512 for SD 1.5); the same pool for a given seed in flash and the baselines."""
+def data_latent_pool(pipe, size: int, seed: int, device,
+                     data_dir: str | None = None) -> tuple[PoolCaptions, torch.Tensor]:
+    """The data latents [N, 4, h, w] (scaled VAE posterior means at the teacher's image size: 64 for ours, 512 for
+    SD 1.5) and their captions: `size` ShapeScenes scenes, or up to `size` images of an image folder (data_dir).
+    The same pool for a given seed in flash and the baselines."""
     image_size = pipe.unet.config.sample_size * pipe.vae_scale_factor
-    scenes, latents = latent_pool(pipe.vae, size, np.random.default_rng([seed, 31337]), image_size, device)
-    return scenes, latents * pipe.vae.config.scaling_factor
+    rng = np.random.default_rng([seed, 31337])
+    if data_dir is None:
+        scenes, latents = latent_pool(pipe.vae, size, rng, image_size, device)
+        return PoolCaptions(scenes=scenes), latents * pipe.vae.config.scaling_factor
+    rows = image_folder_rows(data_dir, size, rng)
+    batch = max(1, 256 * 64 * 64 // image_size ** 2)  # as many pixels as latent_pool's 256 renders at 64²
+    latents = [pipe.vae.encode(images_to_tensor(load_images(rows[i:i + batch], image_size)).to(device)).latent_dist.mean
+               for i in range(0, len(rows), batch)]  # read batch by batch: 8,000 images at 512² would be 6 GB
+    return PoolCaptions(texts=[text for _, _, text in rows]), torch.cat(latents) * pipe.vae.config.scaling_factor
 
 
 def unet_encoder_features(unet, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
@@ -123,13 +204,14 @@ def check_teacher(ckpt: dict, ckpt_path: str, teacher: str) -> None:
                          "use another --run-dir")
 
 
-def pool_and_rng(pipe, cfg, accelerator, step: int):
-    """The fixed pool of data latents (forward-noised student inputs, the discriminator's real side) and the run's
-    numpy rng, seeded with the step so that a resumed run draws new noise; torch is reseeded from it."""
-    scenes, latents = data_latent_pool(pipe, cfg.pool_size, cfg.seed, accelerator.device)  # [N, 4, h, w]
+def pool_and_rng(pipe, cfg, accelerator, step: int, data_dir: str | None = None):
+    """The fixed pool of data latents (forward-noised student inputs, the discriminator's real side) with its captions
+    (the training prompts), from ShapeScenes or an image folder, and the run's numpy rng, seeded with the step so
+    that a resumed run draws new noise; torch is reseeded from it. (captions, latents, rng)"""
+    captions, latents = data_latent_pool(pipe, cfg.pool_size, cfg.seed, accelerator.device, data_dir)  # [N, 4, h, w]
     rng = np.random.default_rng([cfg.seed, accelerator.process_index, step])
     torch.manual_seed(int(rng.integers(2**31)))  # noise draws differ after a resume, too
-    return scenes, latents, rng
+    return captions, latents, rng
 
 
 def setup(args, cfg, method: str):
@@ -143,14 +225,14 @@ def setup(args, cfg, method: str):
         check_teacher(ckpt, ckpt_path, args.teacher)
         step, history = ckpt["step"], ckpt["history"]
         accelerator.print(f"resuming {ckpt_path} ({method}) at step {step}")
-    scenes, latents, rng = pool_and_rng(pipe, cfg, accelerator, step)
+    captions, latents, rng = pool_and_rng(pipe, cfg, accelerator, step, args.data_dir)
     uncond_1 = encode_prompts(pipe.text_encoder, pipe.tokenizer, [""])  # [1, 77, D]
 
     def batch():
         """x0 [B, 4, h, w] data latents with their captions' embeddings cond, and the empty prompt's uncond."""
-        idx = rng.integers(len(scenes), size=cfg.batch_size)
+        idx = rng.integers(len(captions), size=cfg.batch_size)
         with torch.no_grad():
-            cond = encode_prompts(pipe.text_encoder, pipe.tokenizer, [caption(scenes[j], rng)[0] for j in idx])
+            cond = encode_prompts(pipe.text_encoder, pipe.tokenizer, captions.draw(idx, rng))
         return latents[torch.from_numpy(idx).to(dev)], cond, uncond_1.expand(len(idx), -1, -1)
 
     return SimpleNamespace(accelerator=accelerator, pipe=pipe, teacher=teacher, dev=dev, ac=ac, rng=rng, batch=batch,

@@ -27,11 +27,10 @@ from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel
 
 from ..domain.prompts import DEV_PROMPTS, eval_subset
-from ..domain.scenes import caption
 from ..networks.pipeline import encode_prompts
 from ..runs.checkpoint import as_dict, load_checkpoint, save_atomic
 from ..runs.config import load_config
-from ..runs.training import RunTimer, add_run_args
+from ..runs.training import RunTimer, add_data_arg, add_run_args
 from ..sampling.ddim import alpha_sigma, ddim_trajectory, guided, predict_x0, sample_ddim
 from .common import (Discriminator, StudentConfig, adversarial_loss, check_teacher, discriminator_step,
                      evaluate_student, pool_and_rng, save_student, start_run, unet_encoder_features)
@@ -156,6 +155,7 @@ def parse_args(argv=None):
     p.add_argument("--init-student", default=None, metavar="UNET",
                    help="start a new run from these student weights (a saved unet/ folder, e.g. committed fp16 EMA "
                         "weights) instead of the teacher's")
+    add_data_arg(p)
     return p.parse_args(argv)
 
 
@@ -195,7 +195,7 @@ def main(args) -> dict:
         accelerator.print(f"resuming {ckpt_path} at step {step}")
     student_ddp, disc_ddp, opt, opt_d = accelerator.prepare(student, disc, opt, opt_d)
 
-    scenes, latents, rng = pool_and_rng(pipe, cfg, accelerator, step)  # the forward ablation's x0, the real samples
+    captions, latents, rng = pool_and_rng(pipe, cfg, accelerator, step, args.data_dir)  # forward x0, the real side
     if rng_state is not None:  # a checkpoint that saved its random state continues exactly where it stopped
         rng.bit_generator.state = rng_state["numpy"]
         torch.set_rng_state(rng_state["torch"])
@@ -215,8 +215,8 @@ def main(args) -> dict:
     timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)
     while step < cfg.max_steps:
         b = cfg.batch_size
-        idx = rng.integers(len(scenes), size=b)
-        prompts = [caption(scenes[j], rng)[0] for j in idx]
+        idx = rng.integers(len(captions), size=b)
+        prompts = captions.draw(idx, rng)
         with torch.no_grad():
             cond = encode_prompts(text_encoder, tokenizer, prompts)  # [B, 77, D]
         uncond = uncond_1.expand(b, -1, -1)

@@ -12,6 +12,13 @@ def add_run_args(p: argparse.ArgumentParser, config_name: str) -> None:
     p.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this many minutes")
 
 
+def add_data_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", default=None, metavar="DIR",
+                   help="an image folder (Hugging Face imagefolder: images + metadata.jsonl with file_name and text) "
+                        "for the data latents (the discriminator's real images, the forward ablation's x0) and the "
+                        "training prompts; default: ShapeScenes renders")
+
+
 class RunTimer:
     """When to write the next checkpoint, and when a time-boxed chunk of a run is over."""
 
