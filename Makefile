@@ -122,7 +122,15 @@ train-teacher-balance: deps-python
 # of the one student on the dev prompts (3 seeds): flash-1 from phase 4, flash-2 and flash-3 from phase 3
 bundle: deps-python teacher-folder
 	$(PY) -m distill export --teacher $(TEACHER) --out models/shapescenes --name "ShapeScenes" \
-	  --students-run $(call student_dir,any-step-p4):flash-1 --students-run $(call student_dir,any-step-p3):flash-2,flash-3
+	  --students-run $(call student_dir,any-step-p4):flash-1 --students-run $(call student_dir,any-step-p3):flash-2,flash-3 \
+	  --tiny-decoder checkpoints/tiny-decoder
+# the optional tiny VAE decoder (vae_decoder_tiny/): distilled from the teacher's VAE decoder on its latents and the
+# shipped students' (1,000 steps: about 8 min on one core of this CPU), packed as fp16 into checkpoints/tiny-decoder
+.PHONY: train-tiny-decoder
+train-tiny-decoder: deps-python teacher-folder
+	OMP_NUM_THREADS=1 $(PY) -m distill tiny-decoder --teacher $(TEACHER) --config distill/configs/tiny_decoder.json \
+	  --run-dir $(RUNS)/tiny-decoder/run --max-minutes $(CHUNK)
+	$(PY) -m distill weights --run-dir $(RUNS)/tiny-decoder/run --out checkpoints/tiny-decoder
 # a phase's run folder when this machine trained it, else its packed copy in checkpoints/ (phase 3's is any-step)
 student_dir = $(if $(wildcard $(STUDENTS)/$(1)/ckpt.pt),$(STUDENTS)/$(1),$(if $(filter any-step-p3,$(1)),$(PACKED_STUDENT),checkpoints/students/$(1)))
 

@@ -16,13 +16,17 @@ COMMANDS = {
     "weights": ("distill.runs.weights", "pack a run into compact committed weights (no optimizer state)"),
     "sample": ("distill.sampling.sample", "sample images from a diffusers SD folder"),
     "flash": ("distill.distillation.flash", "Imagine Flash distillation of a teacher into a 1-, 2- or 3-step student"),
+    "tiny-decoder": ("distill.distillation.tiny_decoder", "distill a teacher's VAE decoder into a tiny TAESD-style decoder"),
     "baseline": ("distill.distillation.baseline", "train a Table 1 baseline: progressive distillation, LCM or ADD-style"),
     "evaluate": ("distill.evaluation.evaluate", "analyzer accuracy per category, FD and CLIP score of a model"),
+    "tiny-decoder-report": ("distill.evaluation.tiny_decoder_report", "a bundle's tiny VAE decoder vs its full decoder: "
+                            "parity, speed, analyzer accuracy (reports/tiny_decoder/)"),
     "curves": ("distill.evaluation.curves", "learning curves (dev-prompt accuracy vs step) of distillation runs"),
     "srl-probe": ("distill.evaluation.srl_probe", "accuracy, faithfulness and cost of the SRL target per (γ, k)"),
     "relations": ("distill.evaluation.relations", "measure whether a teacher's text encoder and UNet read spatial relations"),
     "reproduce": ("distill.evaluation.reproduce", "train, evaluate and report the paper's Tables 1 and 3 (reports/<teacher>/RESULTS.md)"),
     "export": ("distill.export.export", "export a diffusers SD folder to an ONNX model bundle with parity checks"),
+    "add-tiny-decoder": ("distill.export.add_tiny_decoder", "add the optional tiny VAE decoder to an exported bundle"),
 }
 # the earlier names, kept for one release so that scripts and notes that use them keep working
 ALIASES = {"distill": "flash", "eval": "evaluate"}

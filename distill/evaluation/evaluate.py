@@ -8,10 +8,11 @@ python -m distill evaluate --model ~/.cache/imagine-flash/teacher/pipeline --out
 python -m distill evaluate --model <teacher SD folder> --unet ~/.cache/imagine-flash/flash-3/unet --out reports/eval/flash-3
 python -m distill evaluate --model <teacher SD folder> --sampler ddim --steps 3 --guidance-scale 4 --out reports/eval/teacher-ddim3
 python -m distill evaluate --model models/shapescenes --unet-id flash-3 --out reports/eval/bundle-flash-3
+python -m distill evaluate --model models/shapescenes --unet-id flash-1 --decoder tiny --out reports/eval/bundle-flash-1-tiny
 
 --model may be an exported ONNX bundle (a folder with manifest.json): then everything runs through onnxruntime
 (distill.export.bundle), so the numbers are those of the shipped files, and --unet-id picks one of its UNets, whose
-manifest recipe is the default recipe.
+manifest recipe is the default recipe, and --decoder tiny decodes with its optional vae_decoder_tiny/.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ import numpy as np
 from ..domain.analyzer import accuracy_by_category
 from ..domain.prompts import DEV_PROMPTS, load_prompt_file
 from ..domain.render import preview_grid
-from ..export.bundle import OnnxBundle, TEACHER_ID, is_bundle
+from ..export.bundle import OnnxBundle, OnnxVAEDecoder, TEACHER_ID, is_bundle, open_session
 from ..networks.loaders import load_unet
 from ..networks.pipeline import load_pipeline
 from ..sampling.recipes import TEACHER_RECIPE, function_evaluations, normalize_recipe, sample_recipe
@@ -47,6 +48,25 @@ def load_model(model: str, unet_folder: str | None = None, unet_id: str | None =
                          "use --unet for a UNet folder")
     unet, recipe = load_unet(unet_folder)
     return load_pipeline(model), unet, recipe
+
+
+def tiny_decoder(bundle: OnnxBundle) -> OnnxVAEDecoder:
+    """The bundle's optional vae_decoder_tiny/ behind the same decode() as its vae_decoder/."""
+    if "vae_decoder_tiny" not in bundle.manifest:
+        raise ValueError(f"bundle {bundle.path} has no tiny decoder (no vae_decoder_tiny in its manifest.json)")
+    return OnnxVAEDecoder(open_session(os.path.join(bundle.path, bundle.manifest["vae_decoder_tiny"])),
+                          bundle.vae.config.scaling_factor)
+
+
+def with_decoder(pipe, decoder: str):
+    """--decoder: "full" keeps the model's own VAE decoder; "tiny" swaps in an ONNX bundle's tiny decoder."""
+    if decoder == "tiny":
+        if not isinstance(pipe, OnnxBundle):
+            raise ValueError("--decoder tiny needs an ONNX bundle as --model (its vae_decoder_tiny/)")
+        pipe.vae = tiny_decoder(pipe)
+    elif decoder != "full":
+        raise ValueError(f"--decoder is full or tiny, not {decoder!r}")
+    return pipe
 
 
 def resolve_recipe(args, unet_recipe: dict | None) -> dict:
@@ -106,6 +126,8 @@ def parse_args(argv=None):
     p.add_argument("--guidance-scale", type=float, default=None, help="override the recipe's CFG scale (1 = none)")
     p.add_argument("--noise-correction", choices=["on", "off"], default=None, help="override the recipe's noise "
                    "correction (DDIM only)")
+    p.add_argument("--decoder", choices=["full", "tiny"], default="full", help="with a bundle as --model: decode with "
+                   "its VAE decoder (full) or its optional tiny decoder (vae_decoder_tiny/)")
     p.add_argument("--prompts", default=DEV_PROMPTS, help="jsonl prompt file (shared/eval format)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="one image per prompt and seed")
     p.add_argument("--fd-images", type=int, default=2000, help="generated and real images for FD (0: skip FD)")
@@ -117,13 +139,15 @@ def parse_args(argv=None):
 
 def main(args) -> dict:
     pipe, unet, unet_recipe = load_model(args.model, args.unet, args.unet_id)
+    pipe = with_decoder(pipe, args.decoder)
     return evaluate(pipe, unet, resolve_recipe(args, unet_recipe), model=args.model, unet_folder=args.unet,
                     prompts=args.prompts, seeds=args.seeds, fd_images=args.fd_images, features=args.features,
                     batch_size=args.batch_size, out=args.out,
                     command=command_line(args.model, args.out, args.prompts, args.seeds, args.fd_images,
                                          **{k: getattr(args, k) for k in ("unet", "unet_id", "recipe", "sampler", "steps",
                                                                           "guidance_scale", "noise_correction",
-                                                                          "timesteps")}))
+                                                                          "timesteps")},
+                                         decoder=None if args.decoder == "full" else args.decoder))
 
 
 def evaluate(pipe, unet, recipe: dict, *, model: str, unet_folder: str | None, prompts: str, seeds: list[int],
@@ -177,10 +201,10 @@ def evaluate(pipe, unet, recipe: dict, *, model: str, unet_folder: str | None, p
 
 def command_line(model: str, out: str, prompts: str, seeds: list[int], fd_images: int, **flags) -> str:
     """The `python -m distill evaluate` line that reproduces an evaluation (written into its report); flags: the
-    optional ones given (unet, unet_id, recipe as JSON text, sampler, steps, guidance_scale, noise_correction,
+    optional ones given (unet, unet_id, decoder, recipe as JSON text, sampler, steps, guidance_scale, noise_correction,
     timesteps), None for absent."""
     parts = [f"--model {model}"]
-    for flag in ("unet", "unet_id", "recipe", "sampler", "steps", "guidance_scale", "noise_correction"):
+    for flag in ("unet", "unet_id", "decoder", "recipe", "sampler", "steps", "guidance_scale", "noise_correction"):
         if flags.get(flag) is not None:
             parts.append(f"--{flag.replace('_', '-')} " + (f"'{flags[flag]}'" if flag == "recipe" else str(flags[flag])))
     if flags.get("timesteps") is not None:

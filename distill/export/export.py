@@ -2,6 +2,7 @@
 bundle: the diffusers/optimum ONNX layout plus manifest.json (DESIGN.md, "The contract between the halves").
 
 python -m distill export --teacher ~/.cache/imagine-flash/teacher/pipeline --out models/shapescenes
+python -m distill export … --tiny-decoder checkpoints/tiny-decoder   # with the optional vae_decoder_tiny/
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from diffusers import DDIMScheduler, UNet2DConditionModel
 
 from ..distillation.flash import FlashConfig
 from ..domain.grammar import BACKGROUNDS, COLORS, COUNTS, RELATIONS, SHAPES, SIZES, VOCABULARY
+from ..networks.architectures import fingerprint
+from ..networks.loaders import load_tiny_decoder
 from ..networks.pipeline import dpm_solver, load_pipeline
 from ..runs.checkpoint import read_run_record
 from ..runs.config import from_dict
@@ -26,6 +29,7 @@ from .onnx import export_module, file_record, max_abs_diff, round_weights_fp16, 
 
 
 MANIFEST_VERSION = 1
+TINY_DECODER = "vae_decoder_tiny/model.onnx"  # optional: the manifest names it only when the bundle has one
 
 # what `export --students-from` ships as unet-flash-k: per step count the best run on the dev prompts that keeps
 # every component of the method (backward distillation, SRL, noise correction, discriminator); at 1 and 2 steps
@@ -59,6 +63,102 @@ class VAEDecoderGraph(torch.nn.Module):
 
     def forward(self, latent_sample):  # [B, 4, h, w] (already divided by the scaling factor) -> [B, 3, H, W]
         return self.vae.decode(latent_sample).sample
+
+
+class TinyDecoderGraph(torch.nn.Module):
+    """The tiny decoder with vae_decoder/'s contract: the same latent_sample in, an image in [-1, 1] out (clamped
+    here, so the app can treat both decoders' outputs alike)."""
+
+    def __init__(self, decoder):
+        super().__init__()
+        self.decoder = decoder
+
+    def forward(self, latent_sample):  # [B, 4, h, w] (already divided by the scaling factor) -> [B, 3, H, W]
+        return self.decoder(latent_sample).clamp(-1, 1)
+
+
+def export_tiny_decoder(decoder, stage: dict, out: str, latent_shape: list[int], fp16_weights: bool) -> float:
+    """out/vae_decoder_tiny/: model.onnx and config.json (the decoder's config, training step and the fingerprint
+    of the VAE whose decoder it imitates); returns the max abs difference onnxruntime vs PyTorch."""
+    c, h, w = latent_shape
+    if decoder.cfg.latent_channels != c:
+        raise ValueError(f"the tiny decoder takes {decoder.cfg.latent_channels} latent channels, the bundle's latents "
+                         f"have {c}")
+    if fp16_weights:
+        round_weights_fp16(decoder)
+    graph = TinyDecoderGraph(decoder.eval())
+    path = os.path.join(out, TINY_DECODER)
+    z = torch.randn(2, c, h, w, generator=torch.Generator().manual_seed(1))
+    export_module(graph, (z,), path, ["latent_sample"], ["sample"], {"latent_sample": {0: "batch"}, "sample": {0: "batch"}})
+    if fp16_weights:
+        store_weights_fp16(path)
+    # latents at the scale the decoder reads (unit variance after its latent_scale), at another batch size than the
+    # trace's, so the dynamic batch axis is checked too
+    z3 = torch.randn(3, c, h, w, generator=torch.Generator().manual_seed(2)) / decoder.cfg.latent_scale
+    with torch.no_grad():
+        ref = graph(z3).numpy()
+    parity = max_abs_diff(ref, run_onnx(path, {"latent_sample": z3.numpy()})[0])
+    record = {"_class_name": "TinyDecoder", "config": stage["config"]["model"], "step": stage.get("step"),
+              "vae_fingerprint": stage.get("vae_fingerprint"), "trained_on": stage.get("trained_on")}
+    with open(os.path.join(out, os.path.dirname(TINY_DECODER), "config.json"), "w") as f:
+        json.dump(record, f, indent=2)
+    return parity
+
+
+def check_tiny_decoder(decoder, stage: dict, latent_shape: list[int], image_size: list[int], scaling_factor: float,
+                       where: str) -> None:
+    """A tiny decoder fits a bundle when it reads the bundle's latents at its scale and draws its image size."""
+    c, h, _ = latent_shape
+    problems = []
+    if decoder.cfg.latent_channels != c:
+        problems.append(f"{decoder.cfg.latent_channels} latent channels, not {c}")
+    if h * decoder.upscale != image_size[0]:
+        problems.append(f"{h}×{decoder.upscale} = {h * decoder.upscale} pixels, not {image_size[0]}")
+    if abs(decoder.cfg.latent_scale - scaling_factor) > 1e-6 * max(1.0, abs(scaling_factor)):
+        problems.append(f"latent scale {decoder.cfg.latent_scale}, not the VAE scaling factor {scaling_factor}")
+    if problems:
+        raise ValueError(f"the tiny decoder (step {stage.get('step')}) does not fit {where}: " + "; ".join(problems))
+
+
+def add_tiny_decoder(out: str, weights: str, fp16_weights: bool = True) -> dict:
+    """An exported bundle gains (or replaces) its optional vae_decoder_tiny/ from a tiny decoder's weights: the folder
+    is written, and manifest.json names it, records its parity and lists its files with their sha256; every other
+    graph and the rest of the manifest stay as they are (no UNet is re-exported)."""
+    out = os.path.normpath(out)
+    with open(os.path.join(out, "manifest.json")) as f:
+        manifest = json.load(f)
+    decoder, stage = load_tiny_decoder(weights)
+    check_tiny_decoder(decoder, stage, manifest["latent_shape"], manifest["image_size"], manifest["vae_scaling_factor"],
+                       out)
+    staging = out + ".tiny-decoder.partial"
+    if os.path.exists(staging):
+        shutil.rmtree(staging)
+    parity = export_tiny_decoder(decoder, stage, staging, manifest["latent_shape"], fp16_weights)
+    if not np.isfinite(parity) or parity > PARITY_TOLERANCE:
+        raise ValueError(f"onnxruntime disagrees with PyTorch beyond {PARITY_TOLERANCE} on the tiny decoder ({parity}); "
+                         f"the partial export is left in {staging}")
+    folder = os.path.join(out, os.path.dirname(TINY_DECODER))
+    if os.path.exists(folder):
+        shutil.rmtree(folder)
+    os.replace(os.path.join(staging, os.path.dirname(TINY_DECODER)), folder)
+    shutil.rmtree(staging)
+    manifest = with_tiny_decoder(manifest)
+    manifest["parity_max_abs_diff"]["vae_decoder_tiny"] = parity
+    manifest["files"] = file_records(out)
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+    return manifest
+
+
+def with_tiny_decoder(manifest: dict) -> dict:
+    """The manifest naming vae_decoder_tiny right after vae_decoder."""
+    out = {}
+    for k, v in manifest.items():
+        if k != "vae_decoder_tiny":
+            out[k] = v
+        if k == "vae_decoder":
+            out["vae_decoder_tiny"] = TINY_DECODER
+    return out
 
 
 def export_unet(unet, path: str, text_dim: int, fp16_weights: bool, seed: int = 0) -> float:
@@ -186,6 +286,8 @@ def write_manifest(out: str, pipe, unets: list[dict], parity: dict, name: str) -
         "parity_max_abs_diff": parity,
         "files": file_records(out),
     }
+    if os.path.exists(os.path.join(out, TINY_DECODER)):
+        manifest = with_tiny_decoder(manifest)
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
     return manifest
@@ -218,6 +320,9 @@ def parse_args(argv=None):
                    help="a flash run folder (or its packed copy, checkpoints/students/<name>) whose student learned "
                         "several step counts: its unet/ ships once per count k, as unet-flash-k with k's recipe; "
                         "RUN:flash-1,flash-2 ships only those")
+    p.add_argument("--tiny-decoder", default=None, metavar="WEIGHTS",
+                   help="a tiny VAE decoder of this teacher's VAE (`distill tiny-decoder` run folder or its packed "
+                        "weights, checkpoints/tiny-decoder) to ship as the optional vae_decoder_tiny/")
     p.add_argument("--teacher-steps", type=int, default=25, help="teacher recipe: DPM-Solver++ steps")
     p.add_argument("--guidance-scale", type=float, default=4.0, help="teacher recipe: CFG scale")
     p.add_argument("--fp32-weights", action="store_true", help="store weights as fp32 (default: fp16 storage, fp32 compute)")
@@ -283,6 +388,11 @@ def main(args) -> dict:
         raise ValueError(f"student ids given twice (--student and --students-from together?): {ids}")
     pipe = load_pipeline(args.teacher)
     fp16 = not args.fp32_weights
+    tiny = None
+    if args.tiny_decoder:
+        tiny = load_tiny_decoder(args.tiny_decoder)
+        if tiny[1].get("vae_fingerprint") != fingerprint(pipe.vae):
+            raise ValueError(f"--tiny-decoder {args.tiny_decoder} was distilled from another VAE than {args.teacher}'s")
     # build next to the target and swap in at the end: a failed export leaves the shipped bundle as it was
     out = os.path.normpath(args.out)
     staging = out + ".partial"
@@ -298,6 +408,11 @@ def main(args) -> dict:
         rel = f"unet-{sid}/model.onnx"
         parity[f"unet-{sid}"] = export_unet(unet.eval(), os.path.join(staging, rel), pipe.text_encoder.config.hidden_size, fp16)
         unets.append({"id": sid, "path": rel, "recipe": recipe, **distillation_record(folder)})
+    if tiny is not None:
+        latent_shape = [pipe.unet.config.in_channels, pipe.unet.config.sample_size, pipe.unet.config.sample_size]
+        size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+        check_tiny_decoder(*tiny, latent_shape, [size, size], pipe.vae.config.scaling_factor, args.teacher)
+        parity["vae_decoder_tiny"] = export_tiny_decoder(*tiny, staging, latent_shape, fp16)
     bad = {k: v for k, v in parity.items() if not np.isfinite(v) or v > PARITY_TOLERANCE}
     if bad:
         raise ValueError(f"onnxruntime disagrees with PyTorch beyond {PARITY_TOLERANCE} (max abs diff): {bad}; "

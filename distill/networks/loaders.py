@@ -1,5 +1,5 @@
 """Trained networks from their run folders or packed weights: the VAE (with the id of its latent space),
-the text encoder, and UNet folders with their recipes."""
+the text encoder, UNet folders with their recipes, and the tiny VAE decoder."""
 from __future__ import annotations
 
 import json
@@ -11,6 +11,7 @@ from ..runs.config import from_dict
 from ..runs.weights import load_stage
 from .architectures import TextConfig, VAEConfig, build_text_encoder, build_tokenizer, build_vae, fingerprint
 from .clip import TinyCLIP
+from .tiny_decoder import TinyDecoder, TinyDecoderConfig
 
 
 def latent_id(stage: dict, vae) -> str:
@@ -64,3 +65,12 @@ def load_clip(path: str):
     clip = TinyCLIP(from_dict(TextConfig, config["model"]), config["image_width"], tokenizer)
     clip.load_state_dict(stage["model"])
     return clip.eval().requires_grad_(False), tokenizer
+
+
+def load_tiny_decoder(path: str) -> tuple[TinyDecoder, dict]:
+    """The tiny VAE decoder of a `distill tiny-decoder` run folder or its packed weights (checkpoints/tiny-decoder),
+    frozen, in fp32, and its stage record (config, step, vae_fingerprint: the VAE whose decoder it imitates)."""
+    stage = load_stage(path, "tiny-decoder")
+    decoder = TinyDecoder(from_dict(TinyDecoderConfig, stage["config"]["model"]))
+    decoder.load_state_dict(stage["model"])
+    return decoder.eval().requires_grad_(False), stage

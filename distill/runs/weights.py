@@ -24,8 +24,9 @@ from .training import chunked_minutes
 
 
 # what each stage keeps: the VAE and text encoder exactly (they are small and frozen downstream),
-# the teacher as fp16 EMA weights (the resume point; optimizer state never enters git)
-KEEP = {"vae": ("model", torch.float32), "text": ("model", torch.float32), "teacher": ("ema", torch.float16)}
+# the teacher as fp16 EMA weights (the resume point; optimizer state never enters git), the tiny decoder as it ships
+KEEP = {"vae": ("model", torch.float32), "text": ("model", torch.float32), "teacher": ("ema", torch.float16),
+        "tiny-decoder": ("model", torch.float16)}
 
 
 def pack(run_dir: str, out: str) -> dict:
@@ -42,7 +43,7 @@ def pack(run_dir: str, out: str) -> dict:
     save_file(tensors, tmp)
     os.replace(tmp, os.path.join(out, "model.safetensors"))
     meta = {"kind": kind, "config": ckpt["config"], "step": ckpt["step"], "weights": key, "dtype": str(dtype)}
-    for extra in ("scaling_factor", "vae", "vae_run", "text_run", "encoder_of"):
+    for extra in ("scaling_factor", "vae", "vae_run", "text_run", "encoder_of", "vae_fingerprint", "trained_on"):
         if extra in ckpt:
             meta[extra] = ckpt[extra]
     with open(os.path.join(out, "config.json"), "w") as f:
