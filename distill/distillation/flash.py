@@ -57,7 +57,8 @@ class FlashConfig(StudentConfig):
     guidance_scale: float = 4.0  # the teacher's CFG in the SRL target
     # the noise SRL re-noises stopgrad(x̂0^Θ) with: "fresh" (the paper's) makes the target random given the student's
     # x_T, so MSE learns the mean of several teacher re-draws; "x_T" re-uses the student's own starting noise, so the
-    # target is a function of x_T and the student is pulled to a fixed point of the teacher's refinement
+    # target is a function of x_T and the student is pulled to a fixed point of the teacher's refinement; "mix": the
+    # first half of each trajectory's rows x_T, the rest fresh
     srl_noise: str = "fresh"
     timestep_balance: str = "single"  # "single": one t per batch (the paper's); "split": every t in every batch
     timestep_shares: tuple[float, ...] = ()  # split: each trajectory's share of the batch (trajectories() order; empty: equal)
@@ -77,8 +78,8 @@ class FlashConfig(StudentConfig):
                                      or min(self.timestep_shares) <= 0 or self.timestep_balance != "split"):
             raise ValueError(f"timestep_shares needs timestep_balance 'split' and one share > 0 per trajectory "
                              f"{self.trajectories()}: {self.timestep_shares}")
-        if self.srl_noise not in ("fresh", "x_T") or (self.srl_noise == "x_T" and not self.backward):
-            raise ValueError(f"srl_noise must be 'fresh' or 'x_T' (x_T needs backward distillation, whose "
+        if self.srl_noise not in ("fresh", "x_T", "mix") or (self.srl_noise != "fresh" and not self.backward):
+            raise ValueError(f"srl_noise must be 'fresh', 'x_T' or 'mix' (x_T needs backward distillation, whose "
                              f"trajectory starts at a noise x_T), got {self.srl_noise!r} with backward={self.backward}")
         if self.gamma_shift <= 0:
             raise ValueError(f"gamma_shift must be > 0, got {self.gamma_shift}")
@@ -139,6 +140,16 @@ def batch_groups(trajectories: list[tuple[int, ...]], batch_size: int, balance: 
     for i in np.argsort(-(exact - sizes), kind="stable")[: batch_size - sizes.sum()]:  # largest remainders
         sizes[i] += 1
     return list(zip(trajectories, sizes.tolist()))
+
+
+def srl_noise(mode: str, x_T: torch.Tensor | None, x0: torch.Tensor) -> torch.Tensor:
+    """The noise SRL re-noises x̂0 with: fresh, the student's own x_T, or x_T for the first half of the rows."""
+    if mode == "x_T":
+        return x_T
+    noise = torch.randn_like(x0)
+    if mode == "mix":
+        noise[: len(noise) // 2] = x_T[: len(noise) // 2]
+    return noise
 
 
 def teacher_x0(teacher_model, x_start: torch.Tensor, t_start: int, k: int, alphas_cumprod) -> torch.Tensor:
@@ -252,7 +263,7 @@ def main(args) -> dict:
                     if cfg.srl:
                         t_phi = gamma[ts[-1]]
                         a, s = (v.float() for v in alpha_sigma(ac, t_phi))
-                        noise = x_T[g] if cfg.srl_noise == "x_T" else torch.randn_like(x0_student[r])
+                        noise = srl_noise(cfg.srl_noise, x_T[g] if x_T else None, x0_student[r])
                         x_start = a * x0_student[r].detach() + s * noise
                         target.append(teacher_x0(teacher_model, x_start, t_phi, cfg.teacher_steps, ac))
                     else:

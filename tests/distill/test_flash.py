@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from diffusers import UNet2DConditionModel
 from tools.fixtures import tiny_random_pipeline
 
@@ -108,6 +109,7 @@ def test_one_student_for_several_step_counts_saves_one_folder_per_count(teacher_
     ["mixed_precision=bf16"],
     ["mixed_precision=auto", "ema_decay=0.99", "lr_schedule=linear", "gamma_shift=8", "gamma_shift_above=500"],
     ["srl_noise=x_T", "student_steps=2", "timestep_balance=split"],
+    ["srl_noise=mix", "student_steps=1"],
 ])
 def test_every_switch_trains_and_saves_a_student(teacher_dir, tmp_path, switches):
     out = run(teacher_dir, tmp_path, "max_steps=3", *switches)
@@ -130,6 +132,11 @@ def test_student_learns_the_teacher_target(teacher_dir, tmp_path):
 
 
 def test_srl_noise_is_fresh_or_the_students_own_x_T():
+    x_T, x0 = torch.randn(4, 2), torch.zeros(4, 2)
+    assert torch.equal(flash.srl_noise("x_T", x_T, x0), x_T)
+    mixed = flash.srl_noise("mix", x_T, x0)
+    assert torch.equal(mixed[:2], x_T[:2]) and not torch.equal(mixed[2:], x_T[2:])
+    assert not torch.equal(flash.srl_noise("fresh", x_T, x0)[:2], x_T[:2])
     with pytest.raises(ValueError, match="srl_noise"):
         flash.FlashConfig(srl_noise="x_T", backward=False)  # the forward ablation has no x_T
     with pytest.raises(ValueError, match="srl_noise"):
