@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..domain.analyzer import analyze_and_score
-from ..domain.render import tensor_to_images
+from ..domain.render import object_weight, tensor_to_images
 from ..domain.scenes import caption, sample_scene
 from ..networks.architectures import fingerprint
 from ..networks.latents import latent_pool
@@ -62,9 +62,8 @@ class TinyDecoderTrainConfig:
 
 
 def weighted_mse(pred: torch.Tensor, target: torch.Tensor, foreground_weight: float) -> torch.Tensor:
-    """MSE with object pixels (farther than 0.05 from the image's corner colour in some channel) weighted."""
-    background = target[:, :, :1, :1]  # scenes keep objects off the border
-    weight = 1 + (foreground_weight - 1) * ((target - background).abs().amax(1, keepdim=True) > 0.05).float()
+    """MSE with the target's object pixels weighted (domain.render.object_weight)."""
+    weight = object_weight(target, foreground_weight)
     return (weight * (pred - target) ** 2).mean() / weight.mean()
 
 

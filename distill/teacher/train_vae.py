@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..domain.analyzer import analyze_and_score
-from ..domain.render import images_to_tensor, render, tensor_to_images
+from ..domain.render import images_to_tensor, object_weight, render, tensor_to_images
 from ..domain.scenes import caption, sample_scene
 from ..networks.architectures import VAEConfig, build_vae
 from ..networks.loaders import latent_id
@@ -76,8 +76,7 @@ class VAELoss(torch.nn.Module):
     def forward(self, x):  # x: [B, 3, 64, 64] in [-1, 1]
         posterior = self.vae.encode(x).latent_dist
         recon = self.vae.decode(posterior.sample()).sample  # latent [B, 4, 16, 16] -> [B, 3, 64, 64]
-        background = x[:, :, :1, :1]  # the corner pixel: scenes keep objects off the border
-        weight = 1 + (self.foreground_weight - 1) * ((x - background).abs().amax(1, keepdim=True) > 0.05).float()
+        weight = object_weight(x, self.foreground_weight)
         err = (recon - x).abs() + (recon - x) ** 2  # L1 + L2 per pixel
         rec = (weight * err).mean() / weight.mean()
         kl = posterior.kl().mean() / x[0].numel()

@@ -23,6 +23,15 @@ def root():
     return ROOT
 
 
+@pytest.fixture(scope="module")
+def teacher_dir(tmp_path_factory):
+    """A tiny random SD pipeline saved as a diffusers folder: the teacher of the distillation tests."""
+    from tools.fixtures import tiny_random_pipeline
+    path = tmp_path_factory.mktemp("teacher") / "sd"
+    tiny_random_pipeline().save_pretrained(path)
+    return path
+
+
 def run_stage(module, run_dir, overrides, extra=()):
     args = module.parse_args(["--run-dir", str(run_dir), *extra, "--set", *overrides])
     return module.main(args)

@@ -23,13 +23,6 @@ FAST = ["batch_size=4", "pool_size=16", "log_every=1", "eval_every=1000000"]
 
 
 @pytest.fixture(scope="module")
-def teacher_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("teacher") / "sd"
-    tiny_random_pipeline().save_pretrained(path)
-    return path
-
-
-@pytest.fixture(scope="module")
 def pipe(teacher_dir):
     return load_pipeline(str(teacher_dir))
 

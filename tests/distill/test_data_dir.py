@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from tools.fixtures import tiny_random_pipeline
 
 from distill.distillation import baseline, common, flash
 from distill.domain.render import images_to_tensor
@@ -40,13 +39,6 @@ def write_folder(folder, sizes=((80, 60), (64, 64), (100, 130), (32, 48), (70, 7
         rows.append({"file_name": f"sub/{name}", "text": text})
     (folder / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return rows
-
-
-@pytest.fixture(scope="module")
-def teacher_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("teacher") / "sd"
-    tiny_random_pipeline().save_pretrained(path)
-    return path
 
 
 @pytest.fixture(scope="module")

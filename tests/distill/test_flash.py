@@ -6,16 +6,8 @@ import numpy as np
 import pytest
 import torch
 from diffusers import UNet2DConditionModel
-from tools.fixtures import tiny_random_pipeline
 
 from distill.distillation import flash
-
-
-@pytest.fixture(scope="module")
-def teacher_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("teacher") / "sd"
-    tiny_random_pipeline().save_pretrained(path)
-    return path
 
 
 def run(teacher_dir, run_dir, *overrides):

@@ -6,7 +6,6 @@ import json
 import os
 
 import pytest
-from tools.fixtures import tiny_random_pipeline
 
 from distill.evaluation import reproduce
 from distill.evaluation.experiments import (CATEGORIES, FLASH, PAPER_TABLE3, ROWS, SAMPLING_ABLATIONS, planned_steps,
@@ -14,13 +13,6 @@ from distill.evaluation.experiments import (CATEGORIES, FLASH, PAPER_TABLE3, ROW
 from distill.evaluation.report import few_step_table
 from distill.evaluation.reproduce import finished, row_recipe
 from distill.export.export import SHIPPED_STUDENTS
-
-
-@pytest.fixture(scope="module")
-def teacher_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("teacher") / "sd"
-    tiny_random_pipeline().save_pretrained(path)
-    return path
 
 
 def _args(teacher_dir, tmp_path, root, *extra):
