@@ -202,12 +202,17 @@ def analyze_and_score(meaning: Meaning, image: np.ndarray) -> dict[str, bool]:
 
 def accuracy_by_category(rows: list[dict], images: np.ndarray, seeds: list[int]) -> dict:
     """images are ordered seed-major: all rows for seeds[0], then all rows for seeds[1], …"""
+    scored = [r for _seed in seeds for r in rows]
+    if len(images) < len(scored):
+        raise ValueError(f"{len(images)} images for {len(rows)} prompts × {len(seeds)} seeds")
+    return category_accuracy(scored, [analyze_and_score(r["meaning"], im)["overall"] for r, im in zip(scored, images)])
+
+
+def category_accuracy(rows: list[dict], ok: list[bool]) -> dict:
+    """Accuracy per category of rows already scored (ok[i] for rows[i]) and overall ("all")."""
     per_cat: dict[str, list[bool]] = {}
-    i = 0
-    for _seed in seeds:
-        for r in rows:
-            per_cat.setdefault(r["category"], []).append(analyze_and_score(r["meaning"], images[i])["overall"])
-            i += 1
+    for r, v in zip(rows, ok):
+        per_cat.setdefault(r["category"], []).append(v)
     out = {c: float(np.mean(v)) for c, v in per_cat.items()}
     out["all"] = float(np.mean([x for v in per_cat.values() for x in v]))
     return out

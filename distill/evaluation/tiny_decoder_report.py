@@ -22,7 +22,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from ..domain.analyzer import analyze_and_score
+from ..domain.analyzer import analyze_and_score, category_accuracy
 from ..domain.prompts import DEV_PROMPTS, load_prompt_file
 from ..domain.render import images_to_tensor, preview_grid, render, tensor_to_images
 from ..domain.scenes import scene_for_meaning
@@ -80,14 +80,6 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * math.log10(255 ** 2 / max(mse, 1e-10)))
 
 
-def by_category(rows: list[dict], ok: list[bool]) -> dict:
-    """Accuracy per category and overall ("all"), as domain.analyzer.accuracy_by_category reports it."""
-    cats: dict[str, list[bool]] = {}
-    for r, v in zip(rows, ok):
-        cats.setdefault(r["category"], []).append(v)
-    return {**{c: float(np.mean(v)) for c, v in cats.items()}, "all": float(np.mean(ok))}
-
-
 def compare(rows: list[dict], latents: torch.Tensor, full, tiny) -> tuple[dict, np.ndarray, np.ndarray]:
     """Accuracy per category with each decoder, the difference in points, and how often the two decoders' images get
     the same verdict."""
@@ -95,7 +87,7 @@ def compare(rows: list[dict], latents: torch.Tensor, full, tiny) -> tuple[dict, 
     ok_full = [analyze_and_score(r["meaning"], im)["overall"] for r, im in zip(rows, a)]
     ok_tiny = [analyze_and_score(r["meaning"], im)["overall"] for r, im in zip(rows, b)]
     points = 100 * (np.mean(ok_tiny) - np.mean(ok_full))
-    return ({"images": len(rows), "accuracy_full": by_category(rows, ok_full), "accuracy_tiny": by_category(rows, ok_tiny),
+    return ({"images": len(rows), "accuracy_full": category_accuracy(rows, ok_full), "accuracy_tiny": category_accuracy(rows, ok_tiny),
              "points": float(points), "goal_met": bool(points >= -GOAL_POINTS),
              "same_verdict": float(np.mean(np.equal(ok_full, ok_tiny))), "psnr_tiny_vs_full": psnr(b, a)}, a, b)
 
