@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..runs.compute import WITH_GRAD, budget_spent, discriminator_passes, guided_passes
 from ..runs.training import RunTimer
 from ..sampling.ddim import alpha_sigma, guided
 from ..sampling.lcm import consistency_fn, lcm_scheduler
@@ -36,6 +37,13 @@ class ADDConfig(StudentConfig):
                 "timestep_scaling": self.timestep_scaling, "guidance_scale": 1.0, "noise_correction": False}
 
 
+def add_step_passes(cfg: ADDConfig) -> int:
+    """UNet passes (runs.compute) of one step: the student with gradient, the CFG teacher's x̂0 and the
+    discriminator's teacher-encoder passes, per sample."""
+    disc = discriminator_passes() if cfg.adversarial_weight > 0 else 0
+    return cfg.batch_size * (WITH_GRAD + guided_passes(cfg.guidance_scale) + disc)
+
+
 def train_add(args, cfg: ADDConfig) -> dict:
     """ADD (Sauer et al. 2023, §3): L = c(t)·‖x̂_θ − sg(x̂_ψ(α_t·x̂_θ + σ_t·ε', t))‖² + λ·L_adv.
 
@@ -50,7 +58,7 @@ def train_add(args, cfg: ADDConfig) -> dict:
     lo, hi = cfg.teacher_t_range
     if not 0 <= lo <= hi <= 999:
         raise ValueError(f"teacher_t_range must satisfy 0 ≤ lo ≤ hi ≤ 999, got {cfg.teacher_t_range}")
-    run = setup(args, cfg, "add")
+    run = setup(args, cfg, "add", lambda steps: steps * add_step_passes(cfg))
     accelerator, teacher, ac, dev = run.accelerator, run.teacher, run.ac, run.dev
     lcm = lcm_scheduler(run.pipe.scheduler.config, 1000, cfg.timestep_scaling)
     student_timesteps = torch.tensor(cfg.timesteps, device=dev)
@@ -73,7 +81,7 @@ def train_add(args, cfg: ADDConfig) -> dict:
         save_checkpoint(run, args, cfg, "add", state, student, cfg.recipe())
 
     timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)
-    while run.step < cfg.max_steps:
+    while run.step < cfg.max_steps and not budget_spent(run.passes, cfg.max_unet_passes):
         with accelerator.autocast():  # bf16 UNet passes when mixed_precision is set
             x0, cond, uncond = run.batch()  # [B, 4, h, w], [B, 77, D]
             b = x0.shape[0]
@@ -108,6 +116,7 @@ def train_add(args, cfg: ADDConfig) -> dict:
             loss_d = discriminator_step(teacher, disc_ddp, opt_d, accelerator, x0, noising, uncond)
 
         run.step += 1
+        run.passes += add_step_passes(cfg)
         if run.step % cfg.log_every == 0 or run.step == 1:
             log(run, timer, loss=loss_distill.item(), adv=loss_adv.item(), disc=loss_d.item())
         maybe_evaluate(run, cfg, student, cfg.recipe())
@@ -117,4 +126,4 @@ def train_add(args, cfg: ADDConfig) -> dict:
             break
     checkpoint()
     accelerator.wait_for_everyone()
-    return {"step": run.step, "history": run.history}
+    return {"step": run.step, "unet_passes": run.passes, "history": run.history}

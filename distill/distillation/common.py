@@ -21,6 +21,7 @@ from ..networks.latents import latent_pool
 from ..networks.pipeline import encode_prompts, load_pipeline
 from ..runs.accel import make_accelerator
 from ..runs.checkpoint import as_dict, load_checkpoint, refuse_record_only, save_atomic
+from ..runs.compute import resumed_passes
 from ..sampling.ddim import alpha_sigma
 from ..sampling.recipes import sample_recipe
 
@@ -38,6 +39,7 @@ class StudentConfig:
     checkpoint_minutes: float = 5.0
     mixed_precision: str = "no"  # "bf16", or "auto": bf16 only where the hardware has it (operational)
     seed: int = 0
+    max_unet_passes: int = 0  # > 0: stop once the run has spent this many UNet passes (runs.compute; operational)
 
 
 METADATA = "metadata.jsonl"
@@ -214,8 +216,10 @@ def pool_and_rng(pipe, cfg, accelerator, step: int, data_dir: str | None = None)
     return captions, latents, rng
 
 
-def setup(args, cfg, method: str):
-    """The frozen teacher pieces, the data latent pool, the run's checkpoint (or None) and the batch sampler."""
+def setup(args, cfg, method: str, passes_for_steps):
+    """The frozen teacher pieces, the data latent pool, the run's checkpoint (or None), the UNet passes spent so far
+    (runs.compute; passes_for_steps(steps) estimates them for a checkpoint from before runs counted) and the batch
+    sampler."""
     accelerator, pipe, teacher, ac = start_run(args, cfg)
     dev = accelerator.device
     ckpt_path, ckpt, step, history = os.path.join(args.run_dir, "ckpt.pt"), None, 0, []
@@ -237,11 +241,12 @@ def setup(args, cfg, method: str):
 
     return SimpleNamespace(accelerator=accelerator, pipe=pipe, teacher=teacher, dev=dev, ac=ac, rng=rng, batch=batch,
                            ckpt_path=ckpt_path, ckpt=ckpt, step=step, history=history,
+                           passes=resumed_passes(ckpt, step, passes_for_steps),
                            eval_rows=eval_subset(args.eval_prompts, cfg.eval_prompts_per_category))
 
 
 def log(run, timer, **row) -> None:
-    run.history.append({"step": run.step, **row, "minutes": timer.minutes()})
+    run.history.append({"step": run.step, **row, "unet_passes": run.passes, "minutes": timer.minutes()})
     run.accelerator.print(" ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in
                                    run.history[-1].items()))
 
@@ -251,7 +256,7 @@ def maybe_evaluate(run, cfg, unet, recipe: dict) -> None:
         was_training = unet.training
         metrics = evaluate_student(run.pipe, unet.eval(), recipe, run.eval_rows)
         unet.train(was_training)
-        run.history.append({"step": run.step, **metrics})
+        run.history.append({"step": run.step, "unet_passes": run.passes, **metrics})
         run.accelerator.print(f"step {run.step} eval {json.dumps(metrics)}")
 
 
@@ -260,7 +265,8 @@ def save_checkpoint(run, args, cfg, method: str, state: dict, shipped, recipe: d
     recipe in run_dir/unet/."""
     if run.accelerator.is_main_process:
         save_atomic({"kind": f"baseline-{method}", "method": method, "config": as_dict(cfg),
-                     "step": run.step, "history": run.history, "teacher": os.path.abspath(args.teacher), **state},
+                     "step": run.step, "unet_passes": run.passes, "history": run.history,
+                     "teacher": os.path.abspath(args.teacher), **state},
                     run.ckpt_path)
         save_student(shipped, recipe, os.path.join(args.run_dir, "unet"))
 

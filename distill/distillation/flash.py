@@ -29,6 +29,7 @@ from diffusers.training_utils import EMAModel
 from ..domain.prompts import DEV_PROMPTS, eval_subset
 from ..networks.pipeline import encode_prompts
 from ..runs.checkpoint import as_dict, load_checkpoint, save_atomic
+from ..runs.compute import WITH_GRAD, budget_spent, discriminator_passes, guided_passes, resumed_passes
 from ..runs.config import load_config
 from ..runs.training import RunTimer, add_data_arg, add_run_args
 from ..sampling.ddim import alpha_sigma, ddim_trajectory, guided, predict_x0, sample_ddim
@@ -60,6 +61,11 @@ class FlashConfig(StudentConfig):
     # target is a function of x_T and the student is pulled to a fixed point of the teacher's refinement; "mix": the
     # first half of each trajectory's rows x_T, the rest fresh
     srl_noise: str = "fresh"
+    # the reconstruction distance per latent element: "mse" (the paper's) is minimised by the mean of the target's
+    # random re-draws, which blurs a shape's edge into grey; "pseudo_huber" (√(d² + c²) − c) is L1-like beyond c, so
+    # its minimiser is the per-element median, which keeps an edge where most re-draws put it
+    reconstruction_loss: str = "mse"
+    huber_c: float = 0.05
     timestep_balance: str = "single"  # "single": one t per batch (the paper's); "split": every t in every batch
     timestep_shares: tuple[float, ...] = ()  # split: each trajectory's share of the batch (trajectories() order; empty: equal)
     lr_schedule: str = "constant"  # any diffusers.optimization scheduler name ("cosine", "linear", …)
@@ -81,6 +87,9 @@ class FlashConfig(StudentConfig):
         if self.srl_noise not in ("fresh", "x_T", "mix") or (self.srl_noise != "fresh" and not self.backward):
             raise ValueError(f"srl_noise must be 'fresh', 'x_T' or 'mix' (x_T needs backward distillation, whose "
                              f"trajectory starts at a noise x_T), got {self.srl_noise!r} with backward={self.backward}")
+        if self.reconstruction_loss not in ("mse", "pseudo_huber") or self.huber_c <= 0:
+            raise ValueError(f"reconstruction_loss must be 'mse' or 'pseudo_huber' (with huber_c > 0), got "
+                             f"{self.reconstruction_loss!r}, huber_c={self.huber_c}")
         if self.gamma_shift <= 0:
             raise ValueError(f"gamma_shift must be > 0, got {self.gamma_shift}")
         unknown = [k for k in (self.student_steps, *self.step_counts) if k not in STUDENT_TIMESTEPS]
@@ -142,6 +151,25 @@ def batch_groups(trajectories: list[tuple[int, ...]], batch_size: int, balance: 
     return list(zip(trajectories, sizes.tolist()))
 
 
+def step_passes(cfg: FlashConfig, groups: list[tuple[tuple, int]]) -> int:
+    """UNet passes (runs.compute) of one step on these (trajectory, rows) groups: per row the student's no-grad DDIM
+    steps to its t (backward distillation), the student with gradient, the k CFG teacher steps of the target and
+    the discriminator's teacher-encoder passes."""
+    per_row = WITH_GRAD + cfg.teacher_steps * guided_passes(cfg.guidance_scale)
+    per_row += discriminator_passes() if cfg.adversarial_weight > 0 else 0
+    trajectory = sum((len(ts) - 1) * n for ts, n in groups) if cfg.backward else 0
+    return per_row * sum(n for _, n in groups) + trajectory
+
+
+def flash_passes(cfg: FlashConfig, steps: int) -> float:
+    """UNet passes of `steps` steps: exact for a split batch, the mean over the trajectory draw for "single"."""
+    if cfg.timestep_balance == "split":
+        return steps * step_passes(cfg, batch_groups(cfg.trajectories(), cfg.batch_size, "split", None,
+                                                     cfg.timestep_shares))
+    per_step = [step_passes(cfg, [(ts, cfg.batch_size)]) for ts in cfg.trajectories()]
+    return steps * sum(per_step) / len(per_step)
+
+
 def srl_noise(mode: str, x_T: torch.Tensor | None, x0: torch.Tensor) -> torch.Tensor:
     """The noise SRL re-noises x̂0 with: fresh, the student's own x_T, or x_T for the first half of the rows."""
     if mode == "x_T":
@@ -150,6 +178,15 @@ def srl_noise(mode: str, x_T: torch.Tensor | None, x0: torch.Tensor) -> torch.Te
     if mode == "mix":
         noise[: len(noise) // 2] = x_T[: len(noise) // 2]
     return noise
+
+
+def reconstruction_distance(diff: torch.Tensor, kind: str, c: float) -> torch.Tensor:
+    """Per-element distance of the student's x̂0 to the target (FlashConfig.reconstruction_loss)."""
+    if kind == "mse":
+        return diff.pow(2)
+    if kind == "pseudo_huber":
+        return torch.sqrt(diff.pow(2) + c * c) - c
+    raise ValueError(f"unknown reconstruction_loss {kind!r}")
 
 
 def teacher_x0(teacher_model, x_start: torch.Tensor, t_start: int, k: int, alphas_cumprod) -> torch.Tensor:
@@ -193,6 +230,7 @@ def main(args) -> dict:
                              num_training_steps=cfg.lr_schedule_steps or cfg.max_steps)
     ema = EMAModel(student.parameters(), decay=cfg.ema_decay) if cfg.ema_decay > 0 else None
     step, history, rng_state, init_student = 0, [], None, args.init_student and os.path.abspath(args.init_student)
+    passes = 0  # UNet passes spent (runs.compute); a run from --init-student counts its own only
     if os.path.exists(ckpt_path):
         ckpt = load_checkpoint(ckpt_path, as_dict(cfg), kind="flash", defaults=as_dict(FlashConfig()))
         student.load_state_dict(ckpt["student"]); disc.load_state_dict(ckpt["discriminator"])
@@ -202,6 +240,7 @@ def main(args) -> dict:
         if ema is not None:
             ema.load_state_dict(ckpt["ema"])
         step, history, rng_state, init_student = ckpt["step"], ckpt["history"], ckpt.get("rng"), ckpt.get("init_student")
+        passes = resumed_passes(ckpt, step, lambda steps: flash_passes(cfg, steps))
         check_teacher(ckpt, ckpt_path, args.teacher)
         accelerator.print(f"resuming {ckpt_path} at step {step}")
     student_ddp, disc_ddp, opt, opt_d = accelerator.prepare(student, disc, opt, opt_d)
@@ -218,13 +257,14 @@ def main(args) -> dict:
             save_atomic({"kind": "flash", "config": as_dict(cfg), "student": student.state_dict(),
                          "discriminator": disc.state_dict(), "optimizer": opt.state_dict(),
                          "disc_optimizer": opt_d.state_dict(), "lr_scheduler": lr_sched.state_dict(),
-                         "ema": ema.state_dict() if ema is not None else None, "step": step, "history": history,
+                         "ema": ema.state_dict() if ema is not None else None, "step": step,
+                         "unet_passes": passes, "history": history,
                          "rng": {"numpy": rng.bit_generator.state, "torch": torch.get_rng_state()},
                          "teacher": os.path.abspath(args.teacher), "init_student": init_student}, ckpt_path)
             save_students(averaged(student, ema), cfg, args.run_dir)
 
     timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)
-    while step < cfg.max_steps:
+    while step < cfg.max_steps and not budget_spent(passes, cfg.max_unet_passes):
         b = cfg.batch_size
         idx = rng.integers(len(captions), size=b)
         prompts = captions.draw(idx, rng)
@@ -269,7 +309,8 @@ def main(args) -> dict:
                     else:
                         target.append(teacher_x0(teacher_model, x_t[r], ts[-1], cfg.teacher_steps, ac))
                 target = torch.cat(target)
-            per_row = (x0_student.float() - target.float()).pow(2).flatten(1).mean(1)  # [B]
+            per_row = reconstruction_distance(x0_student.float() - target.float(), cfg.reconstruction_loss,
+                                              cfg.huber_c).flatten(1).mean(1)  # [B]
             loss_rec = per_row.mean()
 
             # 4. adversarial: teacher-encoder features of noised real / fake latents; hinge loss
@@ -291,18 +332,19 @@ def main(args) -> dict:
             loss_d = discriminator_step(teacher, disc_ddp, opt_d, accelerator, real, noising, uncond)
 
         step += 1
+        passes += step_passes(cfg, groups)
         if step % cfg.log_every == 0 or step == 1:
             by_t = {str(ts[-1]): round(per_row[r].mean().item(), 5) for (ts, _), r in zip(groups, rows)}
             history.append({"step": step, "loss": loss_rec.item(), "adv": loss_adv.item(), "disc": loss_d.item(),
                             "t": groups[0][0][-1], "loss_by_t": by_t, "lr": lr_sched.get_last_lr()[0],
-                            "minutes": timer.minutes()})
+                            "unet_passes": passes, "minutes": timer.minutes()})
             accelerator.print(f"step {step} rec {loss_rec.item():.4f} {by_t} adv {loss_adv.item():.3f} "
                               f"disc {loss_d.item():.3f} {timer.minutes():.1f} min")
         if step % cfg.eval_every == 0 and accelerator.is_main_process and eval_rows:
             model = averaged(student, ema).eval()
             for k in cfg.all_step_counts():
                 metrics = evaluate_student(pipe, model, cfg.recipe(k), eval_rows)
-                history.append({"step": step, "student_steps": k, **metrics})
+                history.append({"step": step, "student_steps": k, "unet_passes": passes, **metrics})
                 accelerator.print(f"step {step} eval {k}-step {json.dumps(metrics)}")
             student.train()
         if timer.checkpoint_due():
@@ -311,7 +353,7 @@ def main(args) -> dict:
             break
     checkpoint()
     accelerator.wait_for_everyone()
-    return {"step": step, "history": history}
+    return {"step": step, "unet_passes": passes, "history": history}
 
 
 def averaged(student, ema):

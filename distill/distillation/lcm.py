@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..runs.compute import WITH_GRAD, budget_spent, guided_passes
 from ..runs.training import RunTimer
 from ..sampling.ddim import alpha_sigma, guided
 from ..sampling.lcm import consistency_fn, lcm_scheduler
@@ -32,12 +33,18 @@ class LCMConfig(StudentConfig):
                 "timestep_scaling": self.timestep_scaling, "guidance_scale": 1.0, "noise_correction": False}
 
 
+def lcm_step_passes(cfg: LCMConfig) -> int:
+    """UNet passes (runs.compute) of one step: the online student with gradient, the CFG teacher's solver step
+    and the target network, once per sample each."""
+    return cfg.batch_size * (WITH_GRAD + guided_passes(cfg.guidance_scale) + 1)
+
+
 def train_lcm(args, cfg: LCMConfig) -> dict:
     """Consistency distillation with a DDIM solver (Luo et al. 2023; diffusers' train_lcm_distill_sd_wds.py).
 
     Our UNet has no guidance embedding (no time_cond_proj_dim), so the teacher's CFG is one fixed w baked into the
     student, instead of LCM's w ~ U[w_min, w_max] fed to the student as an embedding."""
-    run = setup(args, cfg, "lcm")
+    run = setup(args, cfg, "lcm", lambda steps: steps * lcm_step_passes(cfg))
     accelerator, teacher, ac, dev = run.accelerator, run.teacher, run.ac, run.dev
     lcm = lcm_scheduler(run.pipe.scheduler.config, cfg.num_ddim_timesteps, cfg.timestep_scaling)
     k = lcm.config.num_train_timesteps // cfg.num_ddim_timesteps  # the skip between solver timesteps
@@ -56,7 +63,7 @@ def train_lcm(args, cfg: LCMConfig) -> dict:
         save_checkpoint(run, args, cfg, "lcm", state, target, cfg.recipe())
 
     timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)
-    while run.step < cfg.max_steps:
+    while run.step < cfg.max_steps and not budget_spent(run.passes, cfg.max_unet_passes):
         with accelerator.autocast():  # bf16 UNet passes when mixed_precision is set
             x0, cond, uncond = run.batch()  # [B, 4, h, w], [B, 77, D]
             b = x0.shape[0]
@@ -90,6 +97,7 @@ def train_lcm(args, cfg: LCMConfig) -> dict:
                 p_target.mul_(cfg.ema_decay).add_(p.detach(), alpha=1 - cfg.ema_decay)
 
         run.step += 1
+        run.passes += lcm_step_passes(cfg)
         if run.step % cfg.log_every == 0 or run.step == 1:
             log(run, timer, loss=loss.item())
         maybe_evaluate(run, cfg, target, cfg.recipe())
@@ -99,4 +107,4 @@ def train_lcm(args, cfg: LCMConfig) -> dict:
             break
     checkpoint()
     accelerator.wait_for_everyone()
-    return {"step": run.step, "history": run.history}
+    return {"step": run.step, "unet_passes": run.passes, "history": run.history}

@@ -5,10 +5,11 @@ previous round's (frozen) student. Recipe: plain DDIM on target_steps uniform ti
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
+from ..runs.compute import WITH_GRAD, budget_spent, guided_passes
 from ..runs.training import RunTimer
 from ..sampling.ddim import alpha_sigma, guided
 from .common import StudentConfig, log, maybe_evaluate, save_checkpoint, setup
@@ -49,10 +50,29 @@ def progressive_target(z_t, z_2, a_t, s_t, a_2, s_2) -> torch.Tensor:
     return (z_2.double() - ratio * z_t.double()) / (a_2 - ratio * a_t)
 
 
+def progressive_step_passes(cfg: ProgressiveConfig, round_: int) -> int:
+    """UNet passes (runs.compute) of one step of a round: the two teacher DDIM steps (round 0: the CFG teacher;
+    later: the previous round's student, unguided) and the student with gradient, per sample."""
+    teacher = guided_passes(cfg.guidance_scale) if round_ == 0 else 1
+    return cfg.batch_size * (2 * teacher + WITH_GRAD)
+
+
+def progressive_passes(cfg: ProgressiveConfig, steps: int) -> int:
+    """UNet passes of a run's first `steps` steps: round 0's, then the later rounds' (which all cost the same)."""
+    first = min(steps, cfg.steps_per_round)
+    return first * progressive_step_passes(cfg, 0) + (steps - first) * progressive_step_passes(cfg, 1)
+
+
+def steps_per_round_for(cfg: ProgressiveConfig, budget: int) -> int:
+    """The round length whose rounds together spend at most `budget` UNet passes (and within one step per round
+    of it): progressive distillation's length is set by its rounds, not by max_steps."""
+    return max(1, budget // progressive_passes(replace(cfg, steps_per_round=1), cfg.rounds()))
+
+
 def train_progressive(args, cfg: ProgressiveConfig) -> dict:
     """Salimans & Ho 2022, Algorithm 2, with the first round's teacher guided (w = cfg.guidance_scale)."""
     n_rounds = cfg.rounds()
-    run = setup(args, cfg, "progressive")
+    run = setup(args, cfg, "progressive", lambda steps: progressive_passes(cfg, steps))
     accelerator, teacher, ac, dev = run.accelerator, run.teacher, run.ac, run.dev
     student = copy.deepcopy(teacher).train().requires_grad_(True)
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.learning_rate, weight_decay=0.0)
@@ -73,7 +93,7 @@ def train_progressive(args, cfg: ProgressiveConfig) -> dict:
 
     timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)
     total = n_rounds * cfg.steps_per_round
-    while run.step < total:
+    while run.step < total and not budget_spent(run.passes, cfg.max_unet_passes):
         if run.step // cfg.steps_per_round != round_:
             # a new round (Algorithm 2, θ ← η): its teacher is the student so far, frozen; the student carries on
             round_ = run.step // cfg.steps_per_round
@@ -119,6 +139,7 @@ def train_progressive(args, cfg: ProgressiveConfig) -> dict:
         opt.step()
 
         run.step += 1
+        run.passes += progressive_step_passes(cfg, round_)
         if run.step % cfg.log_every == 0 or run.step == 1:
             log(run, timer, loss=loss.item(), round=round_, student_steps=n)
         maybe_evaluate(run, cfg, student, cfg.recipe(n))
@@ -128,4 +149,4 @@ def train_progressive(args, cfg: ProgressiveConfig) -> dict:
             break
     checkpoint()
     accelerator.wait_for_everyone()
-    return {"step": run.step, "history": run.history, "round": round_}
+    return {"step": run.step, "unet_passes": run.passes, "history": run.history, "round": round_}

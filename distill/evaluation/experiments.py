@@ -2,14 +2,20 @@
 samples), the paper's own figures, and how far each run has trained."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..distillation.add import add_step_passes
 from ..distillation.baseline import CONFIGS
-from ..distillation.flash import FlashConfig
+from ..distillation.flash import FlashConfig, flash_passes
+from ..distillation.lcm import lcm_step_passes
+from ..distillation.progressive import ProgressiveConfig, progressive_passes, steps_per_round_for
 from ..runs.checkpoint import read_run_record
-from ..runs.config import load_config
+from ..runs.compute import resumed_passes
+from ..runs.config import from_dict, load_config
+from ..runs.training import chunked_minutes
 
 
 # the shipped teacher's results (reports/README.md names the teachers)
@@ -97,6 +103,12 @@ PAPER_TABLE3 = {"teacher-dpm25": (35.7, 30.8), "teacher-dpm3": (66.5, 25.6), "fl
                 "flash-3-no-backward": (44.2, 28.2), "flash-3-no-srl": (45.9, 25.7)}
 
 
+CLASSES = {"flash": FlashConfig, **CONFIGS}  # by method: the training command's last word
+# UNet passes (runs.compute) of a method's first n steps under a config
+PASSES = {"flash": flash_passes, "progressive": progressive_passes,
+          "lcm": lambda cfg, n: n * lcm_step_passes(cfg), "add": lambda cfg, n: n * add_step_passes(cfg)}
+
+
 def training_state(run_dir: str) -> tuple[int, int] | None:
     """(step, max_steps) of a run folder's checkpoint (or run record), or None when it has neither."""
     record = read_run_record(run_dir)
@@ -110,8 +122,38 @@ def _total_steps(config: dict) -> int:
     return rounds * config["steps_per_round"]
 
 
+def training_spent(run_dir: str) -> dict | None:
+    """What a run folder's training has spent: steps, UNet passes (estimated from the steps for a run from before
+    runs counted them) and wall minutes over all its chunks; None when it has no checkpoint or record."""
+    record = read_run_record(run_dir)
+    if record is None:
+        return None
+    method = record["kind"].removeprefix("baseline-")
+    passes = resumed_passes(record, record["step"],
+                            lambda steps: PASSES[method](from_dict(CLASSES[method], record["config"]), steps))
+    minutes = chunked_minutes(record["history"]) if record.get("history") else record.get("minutes")
+    return {"step": record["step"], "unet_passes": passes, "minutes": minutes}
+
+
+def _config(training: Training, overrides: list[str]):
+    return load_config(CLASSES[training.command[-1]], None, [*training.overrides, *overrides])
+
+
+def budget_overrides(training: Training, args) -> list[str]:
+    """The overrides that give a training run the pass budget args.budget_passes (0 or absent: none): the budget,
+    and the length it buys, so that a learning-rate schedule spans the run (max_steps at the method's mean step
+    cost, or progressive distillation's round length)."""
+    budget = getattr(args, "budget_passes", 0)
+    if not budget:
+        return []
+    cfg = _config(training, args.set)
+    if isinstance(cfg, ProgressiveConfig):
+        return [f"max_unet_passes={budget}", f"steps_per_round={steps_per_round_for(cfg, budget)}"]
+    return [f"max_unet_passes={budget}",
+            f"max_steps={math.ceil(budget / PASSES[training.command[-1]](cfg, 1))}"]
+
+
 def planned_steps(training: Training, args) -> int:
-    """The step count the training command would run to now: today's defaults plus the overrides (max_steps is
-    operational, so raising a default extends finished runs)."""
-    cls = FlashConfig if training.command == ("flash",) else CONFIGS[training.command[-1]]
-    return _total_steps(vars(load_config(cls, None, [*training.overrides, *args.set])))
+    """The step count the training command would run to now: today's defaults plus the overrides and the pass
+    budget's (max_steps is operational, so raising a default extends finished runs)."""
+    return _total_steps(vars(_config(training, [*args.set, *budget_overrides(training, args)])))

@@ -18,10 +18,24 @@ def _spread(r: dict, cat: str) -> str:
     return _pct(r["accuracy"][cat]) + (f" ± {100 * std:.1f}" if std is not None else "")
 
 
+TRAINING_COLUMNS = "train steps | UNet passes (M) | train min"
+
+
+def _training(r: dict | None) -> str:
+    """The training a row's student spent (its eval's "training", from the run's record): steps, UNet passes
+    (runs.compute) and wall minutes; blank for the teacher and an eval from before runs counted."""
+    spent = (r or {}).get("training")
+    if spent is None:
+        return " | | "
+    minutes = "—" if spent["minutes"] is None else f"{spent['minutes']:.0f}"
+    return f"{spent['step']} | {spent['unet_passes'] / 1e6:.2f} | {minutes}"
+
+
 def table1(results: dict[str, dict | None]) -> list[str]:
     ref = results.get("teacher-dpm25")
     lines = ["| system | steps | NFE | FD ↓ | CLIP ↑ | " + " | ".join(CATEGORIES) + " | all | all / teacher | "
-             "FD / teacher | paper FID | paper FID / teacher | paper CLIP |", "|" + "---|" * (len(CATEGORIES) + 11)]
+             f"FD / teacher | paper FID | paper FID / teacher | paper CLIP | {TRAINING_COLUMNS} |",
+             "|" + "---|" * (len(CATEGORIES) + 14)]
     paper_ref = PAPER_TABLE1["teacher-dpm25"][0]
     for row in TABLE1:
         r = results.get(row.name)
@@ -29,29 +43,30 @@ def table1(results: dict[str, dict | None]) -> list[str]:
         paper = f"{fid} | {fid / paper_ref:.3f} | {clip}" if fid else " | | "
         if r is None:
             lines.append(f"| {row.system} | {row.steps} | — | not run | | " + " | ".join("" for _ in CATEGORIES)
-                         + f" | | | | {paper} |")
+                         + f" | | | | {paper} | | | |")
             continue
         acc_ratio = r["accuracy"]["all"] / ref["accuracy"]["all"] if ref and ref["accuracy"]["all"] else None
         fd_ratio = r["fd"] / ref["fd"] if ref and ref.get("fd") else None
         lines.append(f"| {row.system} | {r['recipe']['steps']} | {r['nfe']} | {r['fd']:.2f} | {r['clip_score']:.2f} | "
                      + " | ".join(_spread(r, c) for c in CATEGORIES) + f" | {_spread(r, 'all')} | "
                      + ("—" if acc_ratio is None else f"{acc_ratio:.2f}") + " | "
-                     + ("—" if fd_ratio is None else f"{fd_ratio:.2f}") + f" | {paper} |")
+                     + ("—" if fd_ratio is None else f"{fd_ratio:.2f}") + f" | {paper} | {_training(r)} |")
     return lines
 
 
 def table3(results: dict[str, dict | None]) -> list[str]:
     names = [("teacher-dpm25", "Teacher DPM++ 25"), ("teacher-dpm3", "Teacher DPM++ 3"), ("flash-3", "Imagine Flash 3")]
     names += [(row.name, row.system) for row in TABLE3 + SAMPLING_ABLATIONS]
-    lines = ["| method | FD ↓ | CLIP ↑ | accuracy (all) | paper FID | paper CLIP |", "|---|---|---|---|---|---|"]
+    lines = [f"| method | FD ↓ | CLIP ↑ | accuracy (all) | paper FID | paper CLIP | {TRAINING_COLUMNS} |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, label in names:
         r = results.get(name)
         paper = PAPER_TABLE3.get(name, ("", ""))
         if r is None:
-            lines.append(f"| {label} | not run | | | {paper[0]} | {paper[1]} |")
+            lines.append(f"| {label} | not run | | | {paper[0]} | {paper[1]} | | | |")
         else:
             lines.append(f"| {label} | {r['fd']:.2f} | {r['clip_score']:.2f} | {_spread(r, 'all')} | {paper[0]} | "
-                         f"{paper[1]} |")
+                         f"{paper[1]} | {_training(r)} |")
     return lines
 
 
@@ -93,6 +108,18 @@ def plot_quality_vs_nfe(results: dict[str, dict | None], path: str) -> None:
     plt.close(fig)
 
 
+def compute_note(budget: int) -> str:
+    """The tables' training-compute sentence: the common pass budget, or that each student trained its own steps."""
+    unit = ("a pass is one UNet forward on one latent; a backward counts 2, a CFG call 2 per latent and the "
+            "discriminator's teacher-encoder passes 1 each (`distill/runs/compute.py`)")
+    spent = "The train columns give what each student spent, in millions of passes, and its wall time."
+    if budget:
+        return (f"Training compute: every student trained to the same budget of {budget / 1e6:.2f}M UNet passes "
+                f"(the step that reaches it is its last); {unit}. {spent}")
+    return ("Training compute: every student trained its configured steps (equal steps; `--budget-passes N` trains "
+            f"every one to N UNet passes instead); {unit}. {spent}")
+
+
 def write_report(args, results: dict[str, dict | None], figures: dict, seconds: float) -> None:
     missing = [row.name for row in ROWS if results.get(row.name) is None]
     folder = os.path.dirname(args.report)
@@ -107,6 +134,7 @@ def write_report(args, results: dict[str, dict | None], figures: dict, seconds: 
     if missing:
         lines += [f"**Not yet run:** {', '.join(missing)} (run `make reproduce` again; each run trains for at most "
                   f"--train-minutes per student and resumes).", ""]
+    lines += [compute_note(args.budget_passes), ""]
     lines += ["## Table 1 analogue: Imagine Flash vs baselines on the same teacher", ""] + table1(results)
     lines += ["", "## Table 3 analogue: ablations of the 3-step student", ""] + table3(results)
     lines += ["", "\"w/o SRL\" follows DESIGN.md: the reconstruction target is Eq. 7 (the teacher's k steps from the "

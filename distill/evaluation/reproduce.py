@@ -4,6 +4,9 @@ until all are done), evaluates every row (cached: a row is re-evaluated only whe
 and writes RESULTS.md (experiments.RESULTS_DIR by default) with a quality-vs-NFE plot and image grids like the paper's Fig. 5 and Fig. 7.
 
 python -m distill reproduce --teacher ~/.cache/imagine-flash/teacher/pipeline --runs ~/.cache/imagine-flash/reproduce
+
+--budget-passes N trains every student to the same compute instead, N UNet passes (runs.compute), in run folders of
+its own beside the equal-steps ones, and reports into RESULTS_DIR/passes-N/ unless --eval-dir / --report say otherwise.
 """
 from __future__ import annotations
 
@@ -20,10 +23,12 @@ from ..domain.render import preview_grid
 from ..export.export import SHIPPED_STUDENTS
 from ..networks.loaders import load_unet
 from ..networks.pipeline import load_pipeline
+from ..runs.compute import budget_spent
 from ..runs.weights import teacher_run_id, weights_sha
 from ..sampling.recipes import TEACHER_RECIPE, normalize_recipe, sample_recipe
 from .evaluate import command_line, evaluate, load_model
-from .experiments import CATEGORIES, RESULTS_DIR, ROWS, Row, Training, planned_steps, training_state
+from .experiments import (CATEGORIES, RESULTS_DIR, ROWS, Row, Training, budget_overrides, planned_steps,
+                          training_spent, training_state)
 from .metrics import FEATURES
 from .report import plot_quality_vs_nfe, write_report
 
@@ -32,14 +37,19 @@ def train(training: Training, args) -> None:
     """Runs (or continues) one student for at most --train-minutes, in its own process (one Accelerator each)."""
     run_dir = os.path.join(args.runs, training.run)
     cmd = [sys.executable, "-m", "distill", *training.command, "--teacher", args.teacher, "--run-dir", run_dir,
-           "--max-minutes", str(args.train_minutes), "--set", *training.overrides, *args.set]
+           "--max-minutes", str(args.train_minutes), "--set", *training.overrides, *args.set,
+           *budget_overrides(training, args)]
     print("+ " + " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True, cwd=REPO_ROOT)
 
 
 def finished(training: Training, args) -> bool:
-    state = training_state(os.path.join(args.runs, training.run))
-    return state is not None and state[0] >= planned_steps(training, args)
+    run_dir = os.path.join(args.runs, training.run)
+    state = training_state(run_dir)
+    if state is None:
+        return False
+    return (state[0] >= planned_steps(training, args)
+            or budget_spent(training_spent(run_dir)["unet_passes"], getattr(args, "budget_passes", 0)))
 
 
 def row_recipe(row: Row, unet_recipe: dict | None) -> dict:
@@ -63,10 +73,16 @@ def evaluate_row(row: Row, args) -> dict | None:
     key = {"teacher": weights_sha(os.path.join(args.teacher, "unet")), "unet": weights_sha(unet_dir),
            "recipe": recipe, "seeds": seeds, "fd_images": args.fd_images, "prompts": os.path.abspath(args.prompts)}
     out = os.path.join(args.eval_dir, row.name)
+    # what its training spent (runs.compute): the run's record is saved with the weights the key hashes
+    training = training_spent(os.path.join(args.runs, row.training.run)) if row.training else None
     if os.path.exists(out + ".json"):
         with open(out + ".json") as f:
             cached = json.load(f)
         if cached.get("cache_key") == key:
+            if training is not None and "training" not in cached:  # an eval from before runs counted
+                cached["training"] = training
+                with open(out + ".json", "w") as f:
+                    json.dump(cached, f, indent=2)
             return cached
     print(f"evaluating {row.name}: {json.dumps(recipe)}", flush=True)
     pipe, unet, _ = load_model(args.teacher, unet_dir)
@@ -75,6 +91,8 @@ def evaluate_row(row: Row, args) -> dict | None:
     result = evaluate(pipe, unet, recipe, model=args.teacher, unet_folder=unet_dir, prompts=args.prompts, seeds=seeds,
                       fd_images=args.fd_images, features=args.features, batch_size=100, out=out, command=command)
     result["cache_key"] = key
+    if training is not None:
+        result["training"] = training
     with open(out + ".json", "w") as f:
         json.dump(result, f, indent=2)
     return result
@@ -127,8 +145,14 @@ def parse_args(argv=None):
     p.add_argument("--prompts", default=DEV_PROMPTS, help="jsonl prompt file (shared/eval format)")
     p.add_argument("--fd-images", type=int, default=2000, help="images per set for FD")
     p.add_argument("--features", default=FEATURES, help="tiny-CLIP weights for FD and the CLIP-score analogue")
-    p.add_argument("--eval-dir", default=f"{RESULTS_DIR}/eval", help="where each row's eval report goes")
-    p.add_argument("--report", default=f"{RESULTS_DIR}/RESULTS.md", help="the report to write (figures beside it)")
+    p.add_argument("--budget-passes", type=lambda v: int(float(v)), default=0, metavar="N",
+                   help="train every student to N UNet passes (a pass = one UNet forward on one latent, a backward = "
+                        "2; e.g. 2.7e6 ≈ 5,000 steps of the shipped Imagine Flash config at batch 32) instead of its "
+                        "configured steps; default 0: no budget")
+    p.add_argument("--eval-dir", default=None, help=f"where each row's eval report goes (default {RESULTS_DIR}/eval, "
+                   f"with a budget {RESULTS_DIR}/passes-N/eval)")
+    p.add_argument("--report", default=None, help=f"the report to write, figures beside it (default "
+                   f"{RESULTS_DIR}/RESULTS.md, with a budget {RESULTS_DIR}/passes-N/RESULTS.md)")
     return p.parse_args(argv)
 
 
@@ -141,8 +165,13 @@ def main(args) -> dict:
     if args.only and len(rows) != len(args.only):
         known = {r.name for r in ROWS}
         raise ValueError(f"unknown row(s) {sorted(set(args.only) - known)}; known: {', '.join(r.name for r in ROWS)}")
-    # students belong to one teacher: a retrained teacher gets fresh run folders instead of resuming old students
-    args = argparse.Namespace(**{**vars(args), "runs": os.path.join(args.runs, teacher_run_id(args.teacher))})
+    # students belong to one teacher: a retrained teacher gets fresh run folders instead of resuming old students;
+    # a pass budget gets its own, since it trains every student to another length
+    budget = f"passes-{args.budget_passes}" if args.budget_passes else ""
+    results_dir = os.path.join(RESULTS_DIR, budget)
+    args = argparse.Namespace(**{**vars(args), "runs": os.path.join(args.runs, teacher_run_id(args.teacher), budget),
+                                 "eval_dir": args.eval_dir or os.path.join(results_dir, "eval"),
+                                 "report": args.report or os.path.join(results_dir, "RESULTS.md")})
     os.makedirs(args.eval_dir, exist_ok=True)
     os.makedirs(os.path.dirname(args.report) or ".", exist_ok=True)
 

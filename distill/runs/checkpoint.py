@@ -10,8 +10,8 @@ import torch
 
 
 # Fields that say how long to run and how often to log, evaluate or save: a resume may change them.
-OPERATIONAL_FIELDS = frozenset({"max_steps", "log_every", "eval_every", "eval_scenes", "eval_prompts_per_category",
-                                "checkpoint_minutes", "mixed_precision"})
+OPERATIONAL_FIELDS = frozenset({"max_steps", "max_unet_passes", "log_every", "eval_every", "eval_scenes",
+                                "eval_prompts_per_category", "checkpoint_minutes", "mixed_precision"})
 
 
 def save_atomic(obj: dict, path: str) -> None:

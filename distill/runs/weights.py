@@ -64,6 +64,8 @@ def pack_student(run_dir: str, ckpt: dict, out: str) -> dict:
     meta = {"kind": "flash", "config": ckpt["config"], "step": ckpt["step"], "trained_on": device_name(),
             "weights": "ema" if ckpt["config"].get("ema_decay", 0) > 0 else "student", "dtype": "torch.float16",
             "minutes": round(chunked_minutes(ckpt["history"]), 1) if ckpt["history"] else None}
+    if "unet_passes" in ckpt:  # runs.compute; a record without it gets its steps' estimate where it is read
+        meta["unet_passes"] = ckpt["unet_passes"]
     with open(os.path.join(out, RUN_RECORD), "w") as f:
         json.dump(meta, f, indent=2)
     return meta

@@ -11,8 +11,12 @@ from tools.fixtures import tiny_random_pipeline
 
 from distill import cli
 from distill.distillation import baseline
-from distill.distillation.progressive import ProgressiveConfig, progressive_target, uniform_timesteps
+from distill.distillation.add import ADDConfig, add_step_passes
+from distill.distillation.lcm import LCMConfig, lcm_step_passes
+from distill.distillation.progressive import (ProgressiveConfig, progressive_passes, progressive_step_passes,
+                                              progressive_target, steps_per_round_for, uniform_timesteps)
 from distill.networks.pipeline import decode_latents, encode_prompts, load_pipeline
+from distill.runs.checkpoint import save_atomic
 from distill.sampling.ddim import alpha_sigma, guided
 from distill.sampling.lcm import consistency_fn, lcm_scheduler, sample_lcm_recipe
 from distill.sampling.noise import gaussian_noise
@@ -106,6 +110,8 @@ def test_progressive_resumes_across_a_round_boundary(teacher_dir, tmp_path):
     assert ckpt["kind"] == "baseline-progressive" and ckpt["round"] == 1 and ckpt["round_teacher"] is not None
     out = run("progressive", teacher_dir, tmp_path, *overrides)
     assert out["step"] == 4 and [(h["step"], h["round"]) for h in out["history"]] == [(1, 0), (2, 0), (3, 1), (4, 1)]
+    # 4 rows: round 0 two CFG teacher steps 2 × 2 + the student 3, later rounds 2 × 1 + 3
+    assert [h["unet_passes"] for h in out["history"]] == [28, 56, 76, 96]
 
 
 def test_a_mismatched_method_or_config_raises(teacher_dir, tmp_path):
@@ -117,6 +123,27 @@ def test_a_mismatched_method_or_config_raises(teacher_dir, tmp_path):
             "guidance_scale=2.0")
     with pytest.raises(ValueError, match="unknown LCMConfig field"):
         run("lcm", teacher_dir, tmp_path / "other", "start_steps=8")
+
+
+def test_every_method_counts_its_unet_passes():
+    assert lcm_step_passes(LCMConfig()) == 32 * (3 + 2 + 1) == 192  # student + backward, CFG teacher, target network
+    assert add_step_passes(ADDConfig()) == 32 * (3 + 2 + 5)  # student + backward, CFG teacher, discriminator
+    assert add_step_passes(ADDConfig(adversarial_weight=0)) == 32 * (3 + 2)
+    cfg = ProgressiveConfig()  # 32 → 16 → 8 → 4: round 0 two CFG teacher steps, then two unguided ones
+    assert [progressive_step_passes(cfg, r) for r in (0, 1, 2)] == [32 * 7, 32 * 5, 32 * 5]
+    assert progressive_passes(cfg, 1050) == 350 * 32 * (7 + 5 + 5)
+    assert steps_per_round_for(cfg, 350 * 32 * 17) == 350 and steps_per_round_for(cfg, 350 * 32 * 17 - 1) == 349
+
+
+def test_a_pass_budget_stops_a_baseline_and_an_older_checkpoint_resumes(teacher_dir, tmp_path):
+    out = run("lcm", teacher_dir, tmp_path, "max_steps=10", "max_unet_passes=50")  # 4 rows × 6 = 24 per step
+    assert out["step"] == 3 and [h["unet_passes"] for h in out["history"]] == [24, 48, 72]
+    ckpt = torch.load(tmp_path / "ckpt.pt", weights_only=False)
+    assert ckpt["unet_passes"] == 72
+    del ckpt["config"]["max_unet_passes"], ckpt["unet_passes"]  # a checkpoint from before runs counted
+    save_atomic(ckpt, str(tmp_path / "ckpt.pt"))
+    out = run("lcm", teacher_dir, tmp_path, "max_steps=4")
+    assert out["step"] == 4 and out["unet_passes"] == 3 * 24 + 24  # its 3 steps estimated, the 4th counted
 
 
 def test_lcm_trains_and_saves_an_lcm_student(teacher_dir, tmp_path, pipe):

@@ -8,6 +8,7 @@ import torch
 from diffusers import UNet2DConditionModel
 
 from distill.distillation import flash
+from distill.runs.config import load_config
 
 
 def run(teacher_dir, run_dir, *overrides):
@@ -154,12 +155,40 @@ def test_a_new_field_at_its_default_keeps_an_older_run_resumable(teacher_dir, tm
     from distill.runs.checkpoint import save_atomic
     run(teacher_dir, tmp_path, "max_steps=1")
     ckpt = torch.load(tmp_path / "ckpt.pt", weights_only=False)
-    for key in ("ema_decay", "gamma_shift", "timestep_balance"):
+    for key in ("ema_decay", "gamma_shift", "timestep_balance", "max_unet_passes"):
         del ckpt["config"][key]
+    del ckpt["unet_passes"]  # a run from before runs counted their passes
     save_atomic(ckpt, str(tmp_path / "ckpt.pt"))
-    assert run(teacher_dir, tmp_path, "max_steps=2")["step"] == 2
+    out = run(teacher_dir, tmp_path, "max_steps=2")
+    assert out["step"] == 2
+    # its first step is estimated at the mean over the 3 trajectories: 4 rows × 24 + 4 × (0 + 1 + 2) / 3 = 100
+    assert out["unet_passes"] - 100 in (96, 100, 104)
     with pytest.raises(ValueError, match="another config"):
         run(teacher_dir, tmp_path, "max_steps=3", "ema_decay=0.9")
+
+
+def test_step_passes_of_the_shipped_config_are_the_hand_counted_ones(root):
+    cfg = load_config(flash.FlashConfig, f"{root}/distill/configs/flash_any_step_phase3.json")
+    groups = flash.batch_groups(cfg.trajectories(), cfg.batch_size, "split", None, cfg.timestep_shares)
+    assert groups == [((999,), 15), ((999, 750), 6), ((999, 750, 500), 6), ((999, 666), 5)]
+    # per row: student 1 + its backward 2, 4 CFG teacher steps × 2, discriminator encoder 3 + 2; 0/1/2/1 trajectory
+    # steps for the 15/6/6/5 rows of the four trajectories
+    assert flash.step_passes(cfg, groups) == 32 * (3 + 4 * 2 + 5) + (6 * 1 + 6 * 2 + 5 * 1) == 535
+    assert flash.flash_passes(cfg, 1000) == 535_000
+    plain = flash.FlashConfig(adversarial_weight=0, backward=False, guidance_scale=1.0)  # student, k teacher steps
+    assert flash.step_passes(plain, [((999, 750, 500), 32)]) == 32 * (3 + 8)
+    assert flash.flash_passes(flash.FlashConfig(), 3) == 3 * 32 * (3 + 8 * 2 + 5 + 1)  # single: mean of 0, 1, 2
+
+
+def test_a_pass_budget_stops_the_run_and_a_resume_may_raise_it(teacher_dir, tmp_path):
+    # 4 rows split 2/1/1 over the trajectories of 0, 1 and 2 student steps: 4 × (3 + 2 × 2 + 5) + 3 = 51 per step
+    recipe = ["timestep_balance=split", "teacher_steps=2", "max_steps=10"]
+    out = run(teacher_dir, tmp_path, *recipe, "max_unet_passes=120")
+    assert out["step"] == 3 and out["unet_passes"] == 153  # the step that reaches the budget is the last
+    assert [h["unet_passes"] for h in out["history"]] == [51, 102, 153]
+    assert torch.load(tmp_path / "ckpt.pt", weights_only=False)["unet_passes"] == 153
+    assert run(teacher_dir, tmp_path, *recipe, "max_unet_passes=120")["step"] == 3  # spent: nothing to do
+    assert run(teacher_dir, tmp_path, *recipe, "max_unet_passes=200")["unet_passes"] == 204  # operational
 
 
 def test_resumes(teacher_dir, tmp_path):
@@ -173,14 +202,18 @@ def test_a_run_trained_elsewhere_is_read_from_its_record_and_never_restarted(tea
     reproduce read its step and config from the record; training into that folder is refused, not started over."""
     from distill.runs.checkpoint import RUN_RECORD, read_run_record
     from distill.export.export import distillation_record
-    from distill.evaluation.experiments import training_state
-    run(teacher_dir, tmp_path, "max_steps=2")
+    from distill.evaluation.experiments import training_spent, training_state
+    from distill.runs.weights import pack_student
+    out = run(teacher_dir, tmp_path, "max_steps=2")
     ckpt = read_run_record(str(tmp_path))
+    assert pack_student(str(tmp_path), ckpt, str(tmp_path / "packed"))["unet_passes"] == out["unet_passes"]
     (tmp_path / RUN_RECORD).write_text(json.dumps({"kind": ckpt["kind"], "config": ckpt["config"], "step": 2,
                                                    "trained_on": "elsewhere"}))
     (tmp_path / "ckpt.pt").unlink()
     weights = (tmp_path / "unet" / "diffusion_pytorch_model.safetensors").read_bytes()
     assert training_state(str(tmp_path)) == (2, 2)
+    # a record from before runs counted: 2 steps at the mean over 3 trajectories, 4 × 24 + 4 × 1 passes each
+    assert training_spent(str(tmp_path)) == {"step": 2, "unet_passes": 200, "minutes": None}
     record = distillation_record(str(tmp_path / "unet"))["distillation"]
     assert (record["step"], record["method"], record["trained_on"]) == (2, "flash", "elsewhere")
     with pytest.raises(ValueError, match="trained elsewhere"):

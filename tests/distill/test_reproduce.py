@@ -8,8 +8,8 @@ import os
 import pytest
 
 from distill.evaluation import reproduce
-from distill.evaluation.experiments import (CATEGORIES, FLASH, PAPER_TABLE3, ROWS, SAMPLING_ABLATIONS, planned_steps,
-                                            training_state)
+from distill.evaluation.experiments import (ADD, CATEGORIES, FLASH, LCM, PAPER_TABLE3, PROGRESSIVE, ROWS,
+                                            SAMPLING_ABLATIONS, budget_overrides, planned_steps, training_state)
 from distill.evaluation.report import few_step_table
 from distill.evaluation.reproduce import finished, row_recipe
 from distill.export.export import SHIPPED_STUDENTS
@@ -75,9 +75,17 @@ def test_reproduce_trains_evaluates_caches_and_reports(teacher_dir, tmp_path, ro
     assert not finished(flash1, argparse.Namespace(runs=str(teacher_runs), set=["max_steps=3"]))
     assert results["flash-1"]["recipe"]["timesteps"] == [999] and results["flash-1"]["nfe"] == 1
     assert results["teacher-ddim1"]["nfe"] == 2  # CFG doubles the evaluations
+    # 2 steps of 2 rows × (student 3 + 8 CFG teacher steps × 2 + discriminator 5) UNet passes
+    assert {k: results["flash-1"]["training"][k] for k in ("step", "unet_passes")} == {"step": 2, "unet_passes": 96}
+    assert "training" not in results["teacher-ddim1"]
+    # a pass budget is spent by those 96 passes, or (97) buys a third step
+    assert finished(flash1, argparse.Namespace(runs=str(teacher_runs), set=args.set, budget_passes=96))
+    assert not finished(flash1, argparse.Namespace(runs=str(teacher_runs), set=args.set, budget_passes=97))
     report = (tmp_path / "report" / "RESULTS.md").read_text()
     assert "Table 1 analogue" in report and "Table 3 analogue" in report and "Not yet run" in report
-    assert "| Imagine Flash | 1 | 1 |" in report
+    assert "| Imagine Flash | 1 | 1 |" in report and "Training compute: every student trained its configured steps" in report
+    (line,) = [line for line in report.splitlines() if line.startswith("| Imagine Flash | 1 | 1 |")]
+    assert line.endswith(f"| 2 | 0.00 | {results['flash-1']['training']['minutes']:.0f} |")
     for png in ("quality_vs_nfe.png", "fig5.png"):
         assert (tmp_path / "report" / png).exists()
 
@@ -88,6 +96,19 @@ def test_reproduce_trains_evaluates_caches_and_reports(teacher_dir, tmp_path, ro
     monkeypatch.setattr(reproduce, "train", lambda *a: (_ for _ in ()).throw(AssertionError("retrained")))
     again = reproduce.main(args)
     assert again["flash-1"]["accuracy"] == results["flash-1"]["accuracy"]
+
+
+def test_a_pass_budget_gives_every_method_the_steps_it_buys():
+    budget = argparse.Namespace(set=[], budget_passes=2_400_000)
+    # per step at batch 32: flash-1 24 × 32, flash-3 25 × 32 (the mean over its 3 trajectories), LCM 6 × 32, ADD
+    # 10 × 32; progressive's three rounds 32 × (7 + 5 + 5) per step of each
+    for training, steps in ((FLASH[1], 3125), (FLASH[3], 3000), (LCM, 12500), (ADD, 7500)):
+        assert budget_overrides(training, budget) == ["max_unet_passes=2400000", f"max_steps={steps}"]
+        assert planned_steps(training, budget) == steps
+    assert budget_overrides(PROGRESSIVE, budget) == ["max_unet_passes=2400000", "steps_per_round=4411"]
+    assert planned_steps(PROGRESSIVE, budget) == 3 * 4411
+    assert budget_overrides(FLASH[1], argparse.Namespace(set=[])) == []  # no budget: the configured steps
+    assert reproduce.parse_args(["--teacher", "t", "--runs", "r", "--budget-passes", "2.4e6"]).budget_passes == 2_400_000
 
 
 def test_unknown_row_is_an_error(teacher_dir, tmp_path, root):
