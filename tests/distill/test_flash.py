@@ -103,6 +103,7 @@ def test_one_student_for_several_step_counts_saves_one_folder_per_count(teacher_
     ["mixed_precision=auto", "ema_decay=0.99", "lr_schedule=linear", "gamma_shift=8", "gamma_shift_above=500"],
     ["srl_noise=x_T", "student_steps=2", "timestep_balance=split"],
     ["srl_noise=mix", "student_steps=1"],
+    ["reconstruction_loss=pseudo_huber", "student_steps=1"],
 ])
 def test_every_switch_trains_and_saves_a_student(teacher_dir, tmp_path, switches):
     out = run(teacher_dir, tmp_path, "max_steps=3", *switches)
@@ -134,6 +135,22 @@ def test_srl_noise_is_fresh_or_the_students_own_x_T():
         flash.FlashConfig(srl_noise="x_T", backward=False)  # the forward ablation has no x_T
     with pytest.raises(ValueError, match="srl_noise"):
         flash.FlashConfig(srl_noise="other")
+
+
+def test_pseudo_huber_is_pulled_to_the_median_of_the_targets_and_mse_to_their_mean():
+    # three re-draws of one latent element: two put the edge at 0, one at 1
+    targets = torch.tensor([0.0, 0.0, 1.0])
+    grid = torch.linspace(-0.5, 1.5, 2001)
+    def best(kind):
+        cost = flash.reconstruction_distance(grid[:, None] - targets[None], kind, 0.05).mean(1)
+        return grid[cost.argmin()].item()
+    assert best("mse") == pytest.approx(1 / 3, abs=1e-3)
+    assert abs(best("pseudo_huber")) < 0.03
+    d = torch.tensor([0.0, 0.01, 1.0])
+    assert torch.equal(flash.reconstruction_distance(d, "mse", 0.05), d.pow(2))
+    assert flash.reconstruction_distance(d, "pseudo_huber", 0.05)[0] == 0
+    with pytest.raises(ValueError, match="reconstruction_loss"):
+        flash.FlashConfig(reconstruction_loss="l3")
 
 
 def test_resume_of_an_ema_run_continues_bit_for_bit(teacher_dir, tmp_path):
