@@ -200,10 +200,22 @@ def start_run(args, cfg):
     return accelerator, pipe, teacher, ac
 
 
-def check_teacher(ckpt: dict, ckpt_path: str, teacher: str) -> None:
-    if ckpt.get("teacher") != os.path.abspath(teacher):
-        raise ValueError(f"{ckpt_path} distills {ckpt.get('teacher')}, not {os.path.abspath(teacher)}; "
-                         "use another --run-dir")
+def run_sources(args) -> dict:
+    """What a run learns from, saved in its checkpoint: the teacher folder and the image folder (None: ShapeScenes)."""
+    return {"teacher": os.path.abspath(args.teacher), "data_dir": args.data_dir and os.path.abspath(args.data_dir)}
+
+
+def check_sources(ckpt: dict, ckpt_path: str, args) -> None:
+    """A resume must learn from what the run learnt from so far. (A checkpoint from before data_dir was saved
+    cannot say, and is let through.)"""
+    now = run_sources(args)
+    if ckpt.get("teacher") != now["teacher"]:
+        raise ValueError(f"{ckpt_path} distills {ckpt.get('teacher')}, not {now['teacher']}; use another --run-dir")
+    if "data_dir" in ckpt and ckpt["data_dir"] != now["data_dir"]:
+        def name(d):
+            return f"--data-dir {d}" if d else "ShapeScenes (no --data-dir)"
+        raise ValueError(f"{ckpt_path} was trained on {name(ckpt['data_dir'])}, not {name(now['data_dir'])}; "
+                         "resume with the same data or use another --run-dir")
 
 
 def pool_and_rng(pipe, cfg, accelerator, step: int, data_dir: str | None = None):
@@ -226,7 +238,7 @@ def setup(args, cfg, method: str, passes_for_steps):
     if os.path.exists(ckpt_path):
         # the kind names the method: resuming a run with another --method raises here
         ckpt = load_checkpoint(ckpt_path, as_dict(cfg), kind=f"baseline-{method}")
-        check_teacher(ckpt, ckpt_path, args.teacher)
+        check_sources(ckpt, ckpt_path, args)
         step, history = ckpt["step"], ckpt["history"]
         accelerator.print(f"resuming {ckpt_path} ({method}) at step {step}")
     captions, latents, rng = pool_and_rng(pipe, cfg, accelerator, step, args.data_dir)
@@ -266,7 +278,7 @@ def save_checkpoint(run, args, cfg, method: str, state: dict, shipped, recipe: d
     if run.accelerator.is_main_process:
         save_atomic({"kind": f"baseline-{method}", "method": method, "config": as_dict(cfg),
                      "step": run.step, "unet_passes": run.passes, "history": run.history,
-                     "teacher": os.path.abspath(args.teacher), **state},
+                     **run_sources(args), **state},
                     run.ckpt_path)
         save_student(shipped, recipe, os.path.join(args.run_dir, "unet"))
 

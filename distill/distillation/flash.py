@@ -33,8 +33,8 @@ from ..runs.compute import WITH_GRAD, budget_spent, discriminator_passes, guided
 from ..runs.config import load_config
 from ..runs.training import RunTimer, add_data_arg, add_run_args
 from ..sampling.ddim import alpha_sigma, ddim_trajectory, guided, predict_x0, sample_ddim
-from .common import (Discriminator, StudentConfig, adversarial_loss, check_teacher, discriminator_step,
-                     evaluate_student, pool_and_rng, save_student, start_run, unet_encoder_features)
+from .common import (Discriminator, StudentConfig, adversarial_loss, check_sources, discriminator_step,
+                     evaluate_student, pool_and_rng, run_sources, save_student, start_run, unet_encoder_features)
 
 
 STUDENT_TIMESTEPS = {1: (999,), 2: (999, 666), 3: (999, 750, 500)}
@@ -241,7 +241,7 @@ def main(args) -> dict:
             ema.load_state_dict(ckpt["ema"])
         step, history, rng_state, init_student = ckpt["step"], ckpt["history"], ckpt.get("rng"), ckpt.get("init_student")
         passes = resumed_passes(ckpt, step, lambda steps: flash_passes(cfg, steps))
-        check_teacher(ckpt, ckpt_path, args.teacher)
+        check_sources(ckpt, ckpt_path, args)
         accelerator.print(f"resuming {ckpt_path} at step {step}")
     student_ddp, disc_ddp, opt, opt_d = accelerator.prepare(student, disc, opt, opt_d)
 
@@ -260,7 +260,7 @@ def main(args) -> dict:
                          "ema": ema.state_dict() if ema is not None else None, "step": step,
                          "unet_passes": passes, "history": history,
                          "rng": {"numpy": rng.bit_generator.state, "torch": torch.get_rng_state()},
-                         "teacher": os.path.abspath(args.teacher), "init_student": init_student}, ckpt_path)
+                         **run_sources(args), "init_student": init_student}, ckpt_path)
             save_students(averaged(student, ema), cfg, args.run_dir)
 
     timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)

@@ -175,3 +175,23 @@ def test_a_bad_folder_stops_a_run_before_training(teacher_dir, tmp_path):
     with pytest.raises(ValueError, match="no metadata.jsonl"):
         flash.main(args)
     assert not (tmp_path / "run" / "ckpt.pt").exists()
+
+
+@pytest.mark.parametrize("method", ["flash", "lcm"])
+def test_a_resume_on_other_data_is_refused_and_on_the_same_data_continues(teacher_dir, data_dir, tmp_path, method):
+    def train(steps, *data):
+        head = ["--method", method] if method != "flash" else []
+        argv = [*head, "--teacher", str(teacher_dir), "--run-dir", str(tmp_path / "run"), "--eval-prompts",
+                "/nonexistent", *data, "--set", *FAST, f"max_steps={steps}", "teacher_steps=2"]
+        if method == "flash":
+            return flash.main(flash.parse_args(argv))
+        return baseline.main(baseline.parse_args(argv[:-1]))  # LCM has no teacher_steps
+
+    train(1, "--data-dir", str(data_dir))
+    with pytest.raises(ValueError, match=r"trained on --data-dir .*images, not ShapeScenes"):
+        train(2)
+    other = tmp_path / "other"
+    write_folder(other)
+    with pytest.raises(ValueError, match=r"not --data-dir .*other"):
+        train(2, "--data-dir", str(other))
+    assert train(2, "--data-dir", str(data_dir))["step"] == 2
