@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..domain.prompts import DEV_PROMPTS
 from ..runs.config import load_config
 from ..runs.training import add_data_arg, add_run_args
 from .add import ADDConfig, train_add
@@ -29,7 +28,6 @@ def parse_args(argv=None):
     p.add_argument("--method", required=True, choices=sorted(CONFIGS), help="which baseline to train")
     p.add_argument("--teacher", required=True, help="diffusers Stable Diffusion folder of the teacher")
     add_run_args(p, "ProgressiveConfig / LCMConfig / ADDConfig (by --method)")
-    p.add_argument("--eval-prompts", default=DEV_PROMPTS, help="jsonl prompt file for the periodic evaluation")
     add_data_arg(p)
     return p.parse_args(argv)
 

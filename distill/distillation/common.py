@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..domain.analyzer import accuracy_by_category
-from ..domain.prompts import eval_subset
+from ..domain.prompts import DEV_PROMPTS, eval_subset
 from ..domain.render import images_to_tensor
 from ..domain.scenes import caption
 from ..networks.latents import latent_pool
@@ -254,7 +254,17 @@ def setup(args, cfg, method: str, passes_for_steps):
     return SimpleNamespace(accelerator=accelerator, pipe=pipe, teacher=teacher, dev=dev, ac=ac, rng=rng, batch=batch,
                            ckpt_path=ckpt_path, ckpt=ckpt, step=step, history=history,
                            passes=resumed_passes(ckpt, step, passes_for_steps),
-                           eval_rows=eval_subset(args.eval_prompts, cfg.eval_prompts_per_category))
+                           eval_rows=periodic_eval_rows(args, cfg.eval_prompts_per_category, accelerator.print))
+
+
+def periodic_eval_rows(args, per_category: int, print_fn=print) -> list[dict]:
+    """The prompts of the periodic evaluation: --eval-prompts, else the dev prompts, except for a run on --data-dir
+    images, which the ShapeScenes analyzer cannot score (it says so rather than report meaningless accuracies)."""
+    if args.eval_prompts is None and args.data_dir:
+        print_fn("periodic evaluation off: the ShapeScenes analyzer cannot score --data-dir images "
+                 "(--eval-prompts turns it on)")
+        return []
+    return eval_subset(args.eval_prompts or DEV_PROMPTS, per_category)
 
 
 def log(run, timer, **row) -> None:

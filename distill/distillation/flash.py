@@ -26,7 +26,6 @@ from diffusers import UNet2DConditionModel
 from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel
 
-from ..domain.prompts import DEV_PROMPTS, eval_subset
 from ..networks.pipeline import encode_prompts
 from ..runs.checkpoint import as_dict, load_checkpoint, save_atomic
 from ..runs.compute import WITH_GRAD, budget_spent, discriminator_passes, guided_passes, resumed_passes
@@ -34,7 +33,7 @@ from ..runs.config import load_config
 from ..runs.training import RunTimer, add_data_arg, add_run_args
 from ..sampling.ddim import alpha_sigma, ddim_trajectory, guided, predict_x0, sample_ddim
 from .common import (Discriminator, StudentConfig, adversarial_loss, check_sources, discriminator_step,
-                     evaluate_student, pool_and_rng, run_sources, save_student, start_run, unet_encoder_features)
+                     evaluate_student, periodic_eval_rows, pool_and_rng, run_sources, save_student, start_run, unet_encoder_features)
 
 
 STUDENT_TIMESTEPS = {1: (999,), 2: (999, 666), 3: (999, 750, 500)}
@@ -199,7 +198,6 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Imagine Flash distillation of a diffusers SD teacher into a few-step student.")
     p.add_argument("--teacher", required=True, help="diffusers Stable Diffusion folder of the teacher")
     add_run_args(p, "FlashConfig")
-    p.add_argument("--eval-prompts", default=DEV_PROMPTS, help="jsonl prompt file for the periodic evaluation")
     p.add_argument("--init-student", default=None, metavar="UNET",
                    help="start a new run from these student weights (a saved unet/ folder, e.g. committed fp16 EMA "
                         "weights) instead of the teacher's")
@@ -250,7 +248,7 @@ def main(args) -> dict:
         rng.bit_generator.state = rng_state["numpy"]
         torch.set_rng_state(rng_state["torch"])
     uncond_1 = encode_prompts(text_encoder, tokenizer, [""])  # [1, 77, D]
-    eval_rows = eval_subset(args.eval_prompts, cfg.eval_prompts_per_category)
+    eval_rows = periodic_eval_rows(args, cfg.eval_prompts_per_category, accelerator.print)
 
     def checkpoint():
         if accelerator.is_main_process:

@@ -17,6 +17,9 @@ def add_data_arg(p: argparse.ArgumentParser) -> None:
                    help="an image folder (Hugging Face imagefolder: images + metadata.jsonl with file_name and text) "
                         "for the data latents (the discriminator's real images, the forward ablation's x0) and the "
                         "training prompts; default: ShapeScenes renders")
+    p.add_argument("--eval-prompts", default=None, metavar="JSONL",
+                   help="ShapeScenes prompt file for the periodic evaluation (default: the dev prompts; none with "
+                        "--data-dir, whose images the ShapeScenes analyzer cannot score)")
 
 
 class RunTimer:

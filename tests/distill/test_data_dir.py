@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from distill.distillation import baseline, common, flash
+from distill.domain.prompts import DEV_PROMPTS
 from distill.domain.render import images_to_tensor
 from distill.domain.scenes import caption, sample_scene
 from distill.networks.pipeline import load_pipeline
@@ -195,3 +196,14 @@ def test_a_resume_on_other_data_is_refused_and_on_the_same_data_continues(teache
     with pytest.raises(ValueError, match=r"not --data-dir .*other"):
         train(2, "--data-dir", str(other))
     assert train(2, "--data-dir", str(data_dir))["step"] == 2
+
+
+def test_a_run_on_a_folder_has_no_shapescenes_evaluation_unless_asked(teacher_dir, data_dir, tmp_path, capsys):
+    args = ["--teacher", str(teacher_dir), "--data-dir", str(data_dir), "--set", *FAST, "max_steps=1",
+            "eval_every=1", "eval_prompts_per_category=1", "teacher_steps=2"]
+    out = flash.main(flash.parse_args([*args, "--run-dir", str(tmp_path / "a")]))
+    assert "periodic evaluation off" in capsys.readouterr().out
+    assert not [h for h in out["history"] if "all" in h]
+    assert common.periodic_eval_rows(flash.parse_args([*args, "--run-dir", "x"]), 2, lambda *_: None) == []
+    asked = flash.parse_args([*args, "--run-dir", "x", "--eval-prompts", DEV_PROMPTS])
+    assert len(common.periodic_eval_rows(asked, 2)) == 14  # 7 categories × 2
