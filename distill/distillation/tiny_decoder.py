@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from diffusers.optimization import get_scheduler
 
 from ..domain.analyzer import analyze_and_score
 from ..domain.render import object_weight, tensor_to_images
@@ -28,14 +29,13 @@ from ..domain.scenes import caption, sample_scene
 from ..networks.architectures import fingerprint
 from ..networks.latents import latent_pool
 from ..networks.loaders import load_unet
-from ..networks.pipeline import encode_prompts, load_pipeline
+from ..networks.pipeline import load_pipeline
 from ..networks.tiny_decoder import TinyDecoder, TinyDecoderConfig
 from ..runs.accel import device_name, make_accelerator
 from ..runs.checkpoint import as_dict, load_checkpoint, save_atomic
 from ..runs.config import load_config
 from ..runs.training import RunTimer, add_run_args
-from ..sampling.ddim import guided, sample_ddim
-from ..sampling.noise import gaussian_noise
+from ..sampling.recipes import ddim_latents, normalize_recipe
 
 
 KIND = "tiny-decoder"
@@ -77,23 +77,17 @@ def student_latents(pipe, spec: str, n: int, rng: np.random.Generator, device, b
     """x̂0 of a student for n random training captions (portable seeded noise), unscaled as the decoder takes it."""
     folder, timesteps = parse_student(spec)
     unet, recipe = load_unet(folder)
-    unet = unet.float().to(device)
-    recipe = recipe or {}
-    timesteps = timesteps or recipe.get("timesteps")
-    if not timesteps:
+    recipe = {"sampler": "ddim", "noise_correction": True, **(recipe or {}), "guidance_scale": 1.0}
+    recipe["timesteps"] = timesteps or recipe.get("timesteps")
+    if not recipe["timesteps"]:
         raise ValueError(f"student {spec!r}: give its timesteps as FOLDER@999,… (no recipe.json timesteps)")
-    shape = (unet.config.in_channels, unet.config.sample_size, unet.config.sample_size)
-    ac = pipe.scheduler.alphas_cumprod.double().to(device)
+    recipe, unet = normalize_recipe(recipe), unet.float().to(device)
     out = []
     for i in range(0, n, batch):
         k = min(batch, n - i)
         prompts = [caption(sample_scene(rng), rng)[0] for _ in range(k)]
-        seeds = rng.integers(2**31, size=k)
-        cond = encode_prompts(pipe.text_encoder, pipe.tokenizer, prompts)
-        x_T = torch.from_numpy(np.stack([gaussian_noise(int(s), shape) for s in seeds])).to(device)
-        x0 = sample_ddim(guided(unet, cond), x_T, timesteps, alphas_cumprod=ac,
-                         noise_correction=recipe.get("noise_correction", True))
-        out.append(x0 / pipe.vae.config.scaling_factor)
+        seeds = [int(s) for s in rng.integers(2**31, size=k)]
+        out.append(ddim_latents(pipe, unet, recipe, prompts, seeds) / pipe.vae.config.scaling_factor)
     return torch.cat(out)
 
 
@@ -138,11 +132,6 @@ def evaluate_decoder(decoder: TinyDecoder, held: dict) -> dict:
             "accuracy_full": held["full_accuracy"]}
 
 
-def learning_rate(cfg: TinyDecoderTrainConfig, step: int) -> float:
-    warm = min(1.0, (step + 1) / cfg.warmup_steps)
-    return cfg.learning_rate * warm * 0.5 * (1 + math.cos(math.pi * min(step, cfg.max_steps) / cfg.max_steps))
-
-
 def load_pool(pipe, cfg: TinyDecoderTrainConfig, run_dir: str, device, print_fn) -> dict:
     """The run's pool from run_dir/pool.pt when it was built for the same pool fields, else built and saved."""
     path = os.path.join(run_dir, "pool.pt")
@@ -179,6 +168,7 @@ def main(args) -> dict:
     vae_id = fingerprint(pipe.vae)
     decoder = TinyDecoder(cfg.model).to(dev)
     opt = torch.optim.Adam(decoder.parameters(), lr=cfg.learning_rate)
+    lr_sched = get_scheduler("cosine", opt, num_warmup_steps=cfg.warmup_steps, num_training_steps=cfg.max_steps)
     ckpt_path = os.path.join(args.run_dir, "ckpt.pt")
     step, history = 0, []
     if os.path.exists(ckpt_path):
@@ -187,6 +177,11 @@ def main(args) -> dict:
             raise ValueError(f"{ckpt_path} distills another VAE decoder than {args.teacher}'s; use another --run-dir")
         decoder.load_state_dict(ckpt["model"]); opt.load_state_dict(ckpt["optimizer"])
         step, history = ckpt["step"], ckpt["history"]
+        if "lr_scheduler" in ckpt:
+            lr_sched.load_state_dict(ckpt["lr_scheduler"])
+        else:  # a checkpoint from before the schedule was saved: where a run of `step` steps has it
+            for _ in range(step):
+                lr_sched.step()
         accelerator.print(f"resuming {ckpt_path} at step {step}")
     pool = load_pool(pipe, cfg, args.run_dir, dev, accelerator.print)
     latents, images = pool["latents"].to(dev), pool["images"].to(dev)
@@ -196,18 +191,17 @@ def main(args) -> dict:
 
     def checkpoint():
         save_atomic({"kind": KIND, "config": as_dict(cfg), "model": decoder.state_dict(), "optimizer": opt.state_dict(),
-                     "step": step, "history": history, "teacher": os.path.abspath(args.teacher),
+                     "lr_scheduler": lr_sched.state_dict(), "step": step, "history": history, "teacher": os.path.abspath(args.teacher),
                      "vae_fingerprint": vae_id, "trained_on": device_name()}, ckpt_path)
 
     timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)
     while step < cfg.max_steps:
-        for g in opt.param_groups:
-            g["lr"] = learning_rate(cfg, step)
         idx = torch.from_numpy(rng.integers(len(latents), size=cfg.batch_size)).to(dev)
         loss = weighted_mse(model(latents[idx]), images[idx].float(), cfg.foreground_weight)
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         opt.step()
+        lr_sched.step()
         step += 1
         if step % cfg.log_every == 0 or step == 1:
             history.append({"step": step, "loss": loss.item(), "lr": opt.param_groups[0]["lr"],

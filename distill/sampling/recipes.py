@@ -96,6 +96,13 @@ def _sample_dpm(pipe, unet, recipe, prompts, seeds) -> np.ndarray:
 
 
 def _sample_ddim(pipe, unet, recipe, prompts, seeds) -> np.ndarray:
+    return decode_latents(pipe.vae, ddim_latents(pipe, unet, recipe, prompts, seeds))
+
+
+@torch.no_grad()
+def ddim_latents(pipe, unet, recipe: dict, prompts: list[str], seeds: list[int]) -> torch.Tensor:
+    """x̂0 latents [B, 4, h, w] (scaled as the UNet sees them) of a normalized DDIM recipe: portable seeded noise,
+    the recipe's CFG and noise correction."""
     timesteps = recipe["timesteps"]
     shape = (unet.config.in_channels, unet.config.sample_size, unet.config.sample_size)
     cond = encode_prompts(pipe.text_encoder, pipe.tokenizer, prompts)  # [B, 77, D]
@@ -106,7 +113,7 @@ def _sample_ddim(pipe, unet, recipe, prompts, seeds) -> np.ndarray:
     x0 = sample_ddim(guided(unet, cond, uncond, recipe["guidance_scale"]), x_T, timesteps,
                      alphas_cumprod=pipe.scheduler.alphas_cumprod.double(),
                      noise_correction=recipe["noise_correction"])
-    return decode_latents(pipe.vae, x0)
+    return x0
 
 
 def _describe(recipe: dict) -> str:

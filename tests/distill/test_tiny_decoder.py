@@ -10,6 +10,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+from diffusers.optimization import get_scheduler
 from conftest import ROOT, run_stage
 from safetensors.torch import load_file
 from tools.fixtures import tiny_random_pipeline
@@ -97,6 +98,16 @@ def test_a_run_trains_resumes_and_reuses_its_pool(trained, teacher):
     run, first, second, after_three, pool_mtime = trained
     assert first["step"] == 3 and second["step"] == 5
     assert [h["step"] for h in second["history"] if "loss" in h] == [1, 2, 3, 4, 5]
+    # diffusers' warm-up cosine, over the schedule the run had: 3 steps, then 5 once resumed with max_steps=5
+    lrs = {h["step"]: h["lr"] for h in second["history"] if "loss" in h}
+    for length, steps in ((3, [1, 2, 3]), (5, [4, 5])):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.01)
+        ref = get_scheduler("cosine", opt, num_warmup_steps=1, num_training_steps=length)
+        for step in range(1, max(steps) + 1):
+            opt.step(); ref.step()
+            if step in steps:
+                assert lrs[step] == pytest.approx(ref.get_last_lr()[0]), (length, step)
+    assert lrs[3] == lrs[5] == 0.0 and lrs[4] > 0  # the longer schedule the resume asked for
     assert "psnr_vs_full" in second["history"][-1] and 0 <= second["history"][-1]["accuracy_tiny"] <= 1
     ckpt = torch.load(run / "ckpt.pt", weights_only=False)
     moved = [k for k in ckpt["model"] if not torch.equal(ckpt["model"][k], after_three["model"][k])]
