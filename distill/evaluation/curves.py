@@ -61,6 +61,42 @@ def plot(runs: dict[str, dict], path: str) -> None:
     plt.close(fig)
 
 
+def compute_lines(run_dirs: dict[str, str]) -> dict[str, list[tuple[float, float]]]:
+    """Accuracy vs training compute: per run (and per step count it evaluates) the periodic evals' (UNet passes
+    spent, accuracy on all prompts). Runs without a record, and evals from before runs counted passes, are left out."""
+    lines: dict[str, list[tuple[float, float]]] = {}
+    for name, run_dir in run_dirs.items():
+        record = read_run_record(run_dir)
+        for h in (record or {}).get("history", []):
+            if "all" in h and "unet_passes" in h:
+                k = h.get("student_steps")
+                lines.setdefault(name if k is None else f"{name}: {k} step{'s' if k > 1 else ''}", []).append(
+                    (float(h["unet_passes"]), float(h["all"])))
+    return {name: sorted(points) for name, points in lines.items()}
+
+
+def plot_compute(lines: dict[str, list[tuple[float, float]]], path: str, budget: int = 0) -> None:
+    import matplotlib  # imported here: only the plots need it, and the headless backend must be set before pyplot loads
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for name, points in lines.items():
+        ax.plot([p / 1e6 for p, _ in points], [100 * a for _, a in points], marker="o", label=name)
+    ax.axhline(100 * TEACHER_ACCURACY, color="k", ls="--", lw=1, label="teacher, DPM-Solver++ 25")
+    if budget:
+        ax.axvline(budget / 1e6, color="gray", ls=":", lw=1, label="common budget")
+    ax.set_xlabel("training compute (millions of UNet passes, distill/runs/compute.py)")
+    ax.set_ylabel("dev-prompt accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    if not lines:
+        ax.text(0.5, 0.5, "no periodic evaluation with a pass count yet", transform=ax.transAxes, ha="center")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Learning curves (dev-prompt accuracy vs step) of distillation runs.")
     p.add_argument("--run", action="append", required=True, metavar="NAME=RUN_DIR", help="a run folder to plot")

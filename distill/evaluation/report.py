@@ -145,7 +145,10 @@ def write_report(args, results: dict[str, dict | None], figures: dict, seconds: 
         f"{sid} = run `{run}`" for sid, run in SHIPPED_STUDENTS.items()) + " (`SHIPPED_STUDENTS`): per step count the "
         "best student that keeps every component of the method. The Table 1 rows named Imagine Flash use the "
         "paper's γ."]
-    lines += ["", "## Quality vs NFE", "", "![quality vs NFE](quality_vs_nfe.png)", ""]
+    lines += ["", "## Quality vs NFE", "", "![quality vs NFE](quality_vs_nfe.png)", "",
+              "## Quality vs training compute", "", "Each trained run's periodic evaluations (its own dev-prompt "
+              "subset, one seed) against the UNet passes it had spent.", "",
+              "![quality vs training compute](quality_vs_compute.png)", ""]
     for figure, (path, columns, prompts) in figures.items():
         title = {"fig5": "Fig. 5 analogue: teacher vs students", "fig7": "Fig. 7 analogue: ablations",
                  "noise_correction": "Noise correction on vs off (same weights, same seeds)"}[figure]

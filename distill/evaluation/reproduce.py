@@ -30,6 +30,7 @@ from .evaluate import command_line, evaluate, load_model
 from .experiments import (CATEGORIES, RESULTS_DIR, ROWS, Row, Training, budget_overrides, planned_steps,
                           training_spent, training_state)
 from .metrics import FEATURES
+from .curves import compute_lines, plot_compute
 from .report import plot_quality_vs_nfe, write_report
 
 
@@ -188,7 +189,11 @@ def main(args) -> dict:
             if r.name not in results and os.path.exists(os.path.join(args.eval_dir, r.name + ".json")):
                 with open(os.path.join(args.eval_dir, r.name + ".json")) as f:
                     results[r.name] = json.load(f)
-    plot_quality_vs_nfe(results, os.path.join(os.path.dirname(args.report) or ".", "quality_vs_nfe.png"))
+    folder = os.path.dirname(args.report) or "."
+    plot_quality_vs_nfe(results, os.path.join(folder, "quality_vs_nfe.png"))
+    trainings = dict.fromkeys(r.training for r in ROWS if r.training)
+    plot_compute(compute_lines({t.run: os.path.join(args.runs, t.run) for t in trainings}),
+                 os.path.join(folder, "quality_vs_compute.png"), args.budget_passes)
     figures = grids(args, results)
     write_report(args, results, figures, time.time() - start)
     print(f"wrote {args.report}")

@@ -29,3 +29,21 @@ def test_curves_group_a_runs_evals_by_step_count_and_plot(tmp_path):
         curves.main(curves.parse_args(["--run", f"b={tmp_path / 'run'}", "--offset", "c=5", "--out", str(tmp_path / "e")]))
     with pytest.raises(ValueError, match="no checkpoint"):
         curves.run_curves(str(tmp_path / "missing"))
+
+
+def test_compute_lines_put_each_runs_evals_at_the_passes_it_had_spent(tmp_path):
+    flash = [{"step": 25, "loss": 0.1, "unet_passes": 100},
+             {"step": 50, "student_steps": 3, "all": 0.5, "unet_passes": 200},
+             {"step": 50, "student_steps": 1, "all": 0.2, "unet_passes": 200},
+             {"step": 100, "student_steps": 3, "all": 0.6, "unet_passes": 400}]
+    lcm = [{"step": 10, "all": 0.3},  # from before runs counted passes: left out
+           {"step": 20, "all": 0.4, "unet_passes": 120}]
+    for name, history in (("flash", flash), ("lcm", lcm)):
+        save_atomic({"kind": name, "config": {}, "step": history[-1]["step"], "history": history},
+                    str(tmp_path / name / "ckpt.pt"))
+    lines = curves.compute_lines({"if": str(tmp_path / "flash"), "lcm": str(tmp_path / "lcm"),
+                                  "never": str(tmp_path / "missing")})
+    assert lines == {"if: 3 steps": [(200.0, 0.5), (400.0, 0.6)], "if: 1 step": [(200.0, 0.2)],
+                     "lcm": [(120.0, 0.4)]}
+    curves.plot_compute(lines, str(tmp_path / "c.png"), budget=300)
+    assert (tmp_path / "c.png").stat().st_size > 1000

@@ -86,7 +86,8 @@ def test_reproduce_trains_evaluates_caches_and_reports(teacher_dir, tmp_path, ro
     assert "| Imagine Flash | 1 | 1 |" in report and "Training compute: every student trained its configured steps" in report
     (line,) = [line for line in report.splitlines() if line.startswith("| Imagine Flash | 1 | 1 |")]
     assert line.endswith(f"| 2 | 0.00 | {results['flash-1']['training']['minutes']:.0f} |")
-    for png in ("quality_vs_nfe.png", "fig5.png"):
+    assert "![quality vs training compute](quality_vs_compute.png)" in report
+    for png in ("quality_vs_nfe.png", "quality_vs_compute.png", "fig5.png"):
         assert (tmp_path / "report" / png).exists()
 
     # a second run trains nothing (finished) and evaluates nothing (same weights and recipe)
