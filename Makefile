@@ -150,6 +150,13 @@ train-flash-1: deps-python teacher-folder
 	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_1step_sweep.json --set srl_noise=mix \
 	  --init-student $(call student_dir,any-step-p4)/unet --run-dir $(STUDENTS)/flash-1-mix --max-minutes $(CHUNK)
 	$(PY) -m distill weights --run-dir $(STUDENTS)/flash-1-mix --out checkpoints/students/flash-1-mix
+# the 2- and 3-step student with srl_noise=mix: phase 3's EMA weights, every trajectory of the 2- and 3-step schedules
+# in equal shares, a 500-step cosine from lr 3e-5 (about 5 s a step here)
+.PHONY: train-flash-23
+train-flash-23: deps-python teacher-folder
+	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_23step_mix.json \
+	  --init-student $(call student_dir,any-step-p3)/unet --run-dir $(STUDENTS)/flash-23-mix --max-minutes $(CHUNK)
+	$(PY) -m distill weights --run-dir $(STUDENTS)/flash-23-mix --out checkpoints/students/flash-23-mix
 .PHONY: train-students pack-students student-curves
 train-students: deps-python teacher-folder
 	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_any_step.json \
