@@ -120,10 +120,10 @@ train-teacher-balance: deps-python
 	$(PY) -m distill save-teacher --teacher-run $(RUNS)/teacher-bal --vae-run $(RUNS)/vae3-decoder --out $(TEACHER)
 # the shipped bundle: the teacher folder (from checkpoints/ when no run made one) and, per step count, the best phase
 # of the students on the dev prompts (3 seeds): flash-1 from the dedicated 1-step student (train-flash-1), flash-2 and
-# flash-3 from phase 3 of the one student
+# flash-3 from the 2- and 3-step student (train-flash-23)
 bundle: deps-python teacher-folder
 	$(PY) -m distill export --teacher $(TEACHER) --out models/shapescenes --name "ShapeScenes" \
-	  --students-run $(call student_dir,flash-1-mix):flash-1 --students-run $(call student_dir,any-step-p3):flash-2,flash-3 \
+	  --students-run $(call student_dir,flash-1-mix):flash-1 --students-run $(call student_dir,flash-23-mix):flash-2,flash-3 \
 	  --tiny-decoder checkpoints/tiny-decoder
 # the optional tiny VAE decoder (vae_decoder_tiny/): distilled from the teacher's VAE decoder on its latents and the
 # shipped students' (1,000 steps: about 8 min on one core of this CPU), packed as fp16 into checkpoints/tiny-decoder
