@@ -37,28 +37,38 @@ def run_curves(run_dir: str, offset: int = 0) -> dict:
             "minutes": chunked_minutes(record["history"])}
 
 
-def plot(runs: dict[str, dict], path: str) -> None:
+def _accuracy_axes():
+    """A figure for dev-prompt accuracy (%) with the teacher's line; (pyplot, figure, axes)."""
     import matplotlib  # imported here: only the plots need it, and the headless backend must be set before pyplot loads
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.axhline(100 * TEACHER_ACCURACY, color="k", ls="--", lw=1, label="teacher, DPM-Solver++ 25")
+    ax.set_ylabel("dev-prompt accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    return plt, fig, ax
+
+
+def _save(plt, fig, ax, path: str) -> None:
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot(runs: dict[str, dict], path: str) -> None:
+    plt, fig, ax = _accuracy_axes()
     for i, (name, run) in enumerate(runs.items()):  # one colour per step count, one line style per run
         for k, points in sorted(run["curves"].items()):
             ax.plot([p["step"] for p in points], [100 * p["all"] for p in points], marker="o", color=f"C{int(k) - 1}",
                     ls=("-", "--", "-.", ":")[i % 4], label=f"{name}: {k} step{'s' if int(k) > 1 else ''}")
-    ax.axhline(100 * TEACHER_ACCURACY, color="k", ls="--", lw=1, label="teacher, DPM-Solver++ 25")
     for k, ratio in GOALS.items():
         ax.axhline(100 * TEACHER_ACCURACY * ratio, color="gray", ls=":", lw=1)
         ax.text(ax.get_xlim()[0], 100 * TEACHER_ACCURACY * ratio, f" goal {k}-step", va="bottom", fontsize=7,
                 color="gray")
     ax.set_xlabel("training step")
-    ax.set_ylabel("dev-prompt accuracy (%)")
-    ax.set_ylim(0, 100)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(plt, fig, ax, path)
 
 
 def compute_lines(run_dirs: dict[str, str]) -> dict[str, list[tuple[float, float]]]:
@@ -76,25 +86,15 @@ def compute_lines(run_dirs: dict[str, str]) -> dict[str, list[tuple[float, float
 
 
 def plot_compute(lines: dict[str, list[tuple[float, float]]], path: str, budget: int = 0) -> None:
-    import matplotlib  # imported here: only the plots need it, and the headless backend must be set before pyplot loads
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    plt, fig, ax = _accuracy_axes()
     for name, points in lines.items():
         ax.plot([p / 1e6 for p, _ in points], [100 * a for _, a in points], marker="o", label=name)
-    ax.axhline(100 * TEACHER_ACCURACY, color="k", ls="--", lw=1, label="teacher, DPM-Solver++ 25")
     if budget:
         ax.axvline(budget / 1e6, color="gray", ls=":", lw=1, label="common budget")
-    ax.set_xlabel("training compute (millions of UNet passes, distill/runs/compute.py)")
-    ax.set_ylabel("dev-prompt accuracy (%)")
-    ax.set_ylim(0, 100)
-    ax.grid(alpha=0.3)
     if not lines:
         ax.text(0.5, 0.5, "no periodic evaluation with a pass count yet", transform=ax.transAxes, ha="center")
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    ax.set_xlabel("training compute (millions of UNet passes, distill/runs/compute.py)")
+    _save(plt, fig, ax, path)
 
 
 def parse_args(argv=None):
