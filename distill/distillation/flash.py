@@ -33,7 +33,8 @@ from ..runs.config import load_config
 from ..runs.training import RunTimer, add_data_arg, add_run_args
 from ..sampling.ddim import alpha_sigma, ddim_trajectory, guided, predict_x0, sample_ddim
 from .common import (Discriminator, StudentConfig, adversarial_loss, check_sources, discriminator_step,
-                     evaluate_student, periodic_eval_rows, pool_and_rng, run_sources, save_student, start_run, unet_encoder_features)
+                     evaluate_student, periodic_eval_rows, pool_and_rng, run_sources, save_student, start_run,
+                     unet_encoder_features)
 
 
 STUDENT_TIMESTEPS = {1: (999,), 2: (999, 666), 3: (999, 750, 500)}

@@ -191,7 +191,8 @@ def main(args) -> dict:
 
     def checkpoint():
         save_atomic({"kind": KIND, "config": as_dict(cfg), "model": decoder.state_dict(), "optimizer": opt.state_dict(),
-                     "lr_scheduler": lr_sched.state_dict(), "step": step, "history": history, "teacher": os.path.abspath(args.teacher),
+                     "lr_scheduler": lr_sched.state_dict(), "step": step, "history": history,
+                     "teacher": os.path.abspath(args.teacher),
                      "vae_fingerprint": vae_id, "trained_on": device_name()}, ckpt_path)
 
     timer = RunTimer(cfg.checkpoint_minutes, args.max_minutes)

@@ -28,7 +28,7 @@ from ..runs.weights import teacher_run_id, weights_sha
 from ..sampling.recipes import TEACHER_RECIPE, normalize_recipe, sample_recipe
 from .evaluate import command_line, evaluate, load_model
 from .experiments import (CATEGORIES, RESULTS_DIR, ROWS, Row, Training, budget_overrides, planned_steps,
-                          training_spent, training_state)
+                          training_spent)
 from .metrics import FEATURES
 from .curves import compute_lines, plot_compute
 from .report import plot_quality_vs_nfe, write_report
@@ -45,12 +45,11 @@ def train(training: Training, args) -> None:
 
 
 def finished(training: Training, args) -> bool:
-    run_dir = os.path.join(args.runs, training.run)
-    state = training_state(run_dir)
-    if state is None:
+    spent = training_spent(os.path.join(args.runs, training.run))  # one read of the run's record
+    if spent is None:
         return False
-    return (state[0] >= planned_steps(training, args)
-            or budget_spent(training_spent(run_dir)["unet_passes"], getattr(args, "budget_passes", 0)))
+    return (spent["step"] >= planned_steps(training, args)
+            or budget_spent(spent["unet_passes"], getattr(args, "budget_passes", 0)))
 
 
 def row_recipe(row: Row, unet_recipe: dict | None) -> dict:

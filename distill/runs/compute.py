@@ -17,10 +17,10 @@ WITH_GRAD = FORWARD + BACKWARD
 ENCODER = FORWARD
 
 
-def guided_passes(guidance_scale: float, has_uncond: bool = True) -> int:
+def guided_passes(guidance_scale: float) -> int:
     """Passes per sample of one sampling.ddim.guided call: with CFG it runs the unconditional and conditional
     halves as one doubled batch."""
-    return 2 if has_uncond and guidance_scale != 1.0 else 1
+    return 2 if guidance_scale != 1.0 else 1
 
 
 def discriminator_passes() -> int:
