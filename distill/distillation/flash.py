@@ -31,6 +31,7 @@ from ..runs.checkpoint import as_dict, load_checkpoint, save_atomic
 from ..runs.compute import WITH_GRAD, budget_spent, discriminator_passes, guided_passes, resumed_passes
 from ..runs.config import load_config
 from ..runs.training import RunTimer, add_data_arg, add_run_args
+from ..sampling.recipes import normalize_recipe
 from ..sampling.ddim import alpha_sigma, ddim_trajectory, guided, predict_x0, sample_ddim
 from .common import (Discriminator, StudentConfig, adversarial_loss, check_sources, discriminator_step,
                      evaluate_student, periodic_eval_rows, pool_and_rng, run_sources, save_student, start_run,
@@ -66,6 +67,12 @@ class FlashConfig(StudentConfig):
     # its minimiser is the per-element median, which keeps an edge where most re-draws put it
     reconstruction_loss: str = "mse"
     huber_c: float = 0.05
+    # a frozen few-step student (a saved unet/ folder with its recipe.json) whose guidance-free DDIM sample from the
+    # row's own x_T is the target of the last `guide_share` of each trajectory's rows instead of SRL's: a function of
+    # x_T, as deterministic as the teacher's ODE but close to the student's own noise → image map (the 3-step
+    # student's first step is a 1-step sample), and len(its timesteps) passes instead of k CFG teacher steps
+    guide_unet: str = ""
+    guide_share: float = 0.5
     timestep_balance: str = "single"  # "single": one t per batch (the paper's); "split": every t in every batch
     timestep_shares: tuple[float, ...] = ()  # split: each trajectory's share of the batch (trajectories() order; empty: equal)
     lr_schedule: str = "constant"  # any diffusers.optimization scheduler name ("cosine", "linear", …)
@@ -90,6 +97,9 @@ class FlashConfig(StudentConfig):
         if self.reconstruction_loss not in ("mse", "pseudo_huber") or self.huber_c <= 0:
             raise ValueError(f"reconstruction_loss must be 'mse' or 'pseudo_huber' (with huber_c > 0), got "
                              f"{self.reconstruction_loss!r}, huber_c={self.huber_c}")
+        if self.guide_unet and (not 0.0 < self.guide_share <= 1.0 or not self.backward):
+            raise ValueError(f"guide_unet needs 0 < guide_share <= 1 and backward distillation (its target starts at "
+                             f"the row's x_T), got guide_share={self.guide_share}, backward={self.backward}")
         if self.gamma_shift <= 0:
             raise ValueError(f"gamma_shift must be > 0, got {self.gamma_shift}")
         unknown = [k for k in (self.student_steps, *self.step_counts) if k not in STUDENT_TIMESTEPS]
@@ -151,22 +161,42 @@ def batch_groups(trajectories: list[tuple[int, ...]], batch_size: int, balance: 
     return list(zip(trajectories, sizes.tolist()))
 
 
-def step_passes(cfg: FlashConfig, groups: list[tuple[tuple, int]]) -> int:
+def guide_rows(cfg: FlashConfig, n: int) -> int:
+    """How many of a trajectory's n rows take the guide's target (the last ones)."""
+    return int(round(n * cfg.guide_share)) if cfg.guide_unet else 0
+
+
+def guide_recipe(cfg: FlashConfig) -> dict:
+    """The guide student's recipe (its recipe.json): a guidance-free DDIM schedule, or a ValueError naming why not."""
+    path = os.path.join(cfg.guide_unet, "recipe.json")
+    if not os.path.exists(path):
+        raise ValueError(f"guide_unet {cfg.guide_unet} has no recipe.json: save it with its DDIM recipe")
+    with open(path) as f:
+        recipe = normalize_recipe(json.load(f))
+    if recipe["sampler"] != "ddim" or recipe["guidance_scale"] != 1.0:
+        raise ValueError(f"guide_unet needs a guidance-free DDIM student recipe, got {recipe}")
+    return recipe
+
+
+def step_passes(cfg: FlashConfig, groups: list[tuple[tuple, int]], guide_steps: int = 0) -> int:
     """UNet passes (runs.compute) of one step on these (trajectory, rows) groups: per row the student's no-grad DDIM
-    steps to its t (backward distillation), the student with gradient, the k CFG teacher steps of the target and
-    the discriminator's teacher-encoder passes."""
-    per_row = WITH_GRAD + cfg.teacher_steps * guided_passes(cfg.guidance_scale)
-    per_row += discriminator_passes() if cfg.adversarial_weight > 0 else 0
+    steps to its t (backward distillation), the student with gradient, the target (k CFG teacher steps, or the
+    guide's `guide_steps`) and the discriminator's teacher-encoder passes."""
+    per_row = WITH_GRAD + (discriminator_passes() if cfg.adversarial_weight > 0 else 0)
+    guided_rows = sum(guide_rows(cfg, n) for _, n in groups)
+    rows = sum(n for _, n in groups)
+    target = (rows - guided_rows) * cfg.teacher_steps * guided_passes(cfg.guidance_scale) + guided_rows * guide_steps
     trajectory = sum((len(ts) - 1) * n for ts, n in groups) if cfg.backward else 0
-    return per_row * sum(n for _, n in groups) + trajectory
+    return per_row * rows + target + trajectory
 
 
 def flash_passes(cfg: FlashConfig, steps: int) -> float:
     """UNet passes of `steps` steps: exact for a split batch, the mean over the trajectory draw for "single"."""
+    n = len(guide_recipe(cfg)["timesteps"]) if cfg.guide_unet else 0
     if cfg.timestep_balance == "split":
         return steps * step_passes(cfg, batch_groups(cfg.trajectories(), cfg.batch_size, "split", None,
-                                                     cfg.timestep_shares))
-    per_step = [step_passes(cfg, [(ts, cfg.batch_size)]) for ts in cfg.trajectories()]
+                                                     cfg.timestep_shares), n)
+    per_step = [step_passes(cfg, [(ts, cfg.batch_size)], n) for ts in cfg.trajectories()]
     return steps * sum(per_step) / len(per_step)
 
 
@@ -216,6 +246,13 @@ def main(args) -> dict:
     accelerator.print(f"student timesteps and their t_Φ = γ(t): {gamma}")
     ckpt_path = os.path.join(args.run_dir, "ckpt.pt")
     student = copy.deepcopy(teacher).train().requires_grad_(True)
+    guide, guide_steps = None, 0
+    if cfg.guide_unet:
+        guide = UNet2DConditionModel.from_pretrained(cfg.guide_unet).to(dev).eval().requires_grad_(False)
+        guide_recipe_ = guide_recipe(cfg)
+        guide_steps = len(guide_recipe_["timesteps"])
+        accelerator.print(f"guide target for {cfg.guide_share:.0%} of each trajectory's rows: {cfg.guide_unet} "
+                          f"{guide_recipe_}")
     if args.init_student and not os.path.exists(ckpt_path):
         student.load_state_dict(UNet2DConditionModel.from_pretrained(args.init_student).to(dev).state_dict())
     with torch.no_grad():
@@ -298,15 +335,22 @@ def main(args) -> dict:
             with torch.no_grad():
                 target = []
                 for g, ((ts, _), r) in enumerate(zip(groups, rows)):
-                    teacher_model = guided(teacher, cond[r], uncond[r], cfg.guidance_scale)
-                    if cfg.srl:
+                    m = guide_rows(cfg, r.stop - r.start)  # the last m rows: the guide's sample from their x_T
+                    own = slice(r.start, r.stop - m)
+                    teacher_model = guided(teacher, cond[own], uncond[own], cfg.guidance_scale)
+                    if own.start < own.stop and cfg.srl:
                         t_phi = gamma[ts[-1]]
                         a, s = (v.float() for v in alpha_sigma(ac, t_phi))
-                        noise = srl_noise(cfg.srl_noise, x_T[g] if x_T else None, x0_student[r])
-                        x_start = a * x0_student[r].detach() + s * noise
+                        noise = srl_noise(cfg.srl_noise, x_T[g][: own.stop - own.start] if x_T else None,
+                                          x0_student[own])
+                        x_start = a * x0_student[own].detach() + s * noise
                         target.append(teacher_x0(teacher_model, x_start, t_phi, cfg.teacher_steps, ac))
-                    else:
-                        target.append(teacher_x0(teacher_model, x_t[r], ts[-1], cfg.teacher_steps, ac))
+                    elif own.start < own.stop:
+                        target.append(teacher_x0(teacher_model, x_t[own], ts[-1], cfg.teacher_steps, ac))
+                    if m:
+                        target.append(sample_ddim(guided(guide, cond[own.stop:r.stop]), x_T[g][-m:],
+                                                  guide_recipe_["timesteps"], alphas_cumprod=ac,
+                                                  noise_correction=guide_recipe_["noise_correction"]))
                 target = torch.cat(target)
             per_row = reconstruction_distance(x0_student.float() - target.float(), cfg.reconstruction_loss,
                                               cfg.huber_c).flatten(1).mean(1)  # [B]
@@ -331,7 +375,7 @@ def main(args) -> dict:
             loss_d = discriminator_step(teacher, disc_ddp, opt_d, accelerator, real, noising, uncond)
 
         step += 1
-        passes += step_passes(cfg, groups)
+        passes += step_passes(cfg, groups, guide_steps)
         if step % cfg.log_every == 0 or step == 1:
             by_t = {str(ts[-1]): round(per_row[r].mean().item(), 5) for (ts, _), r in zip(groups, rows)}
             history.append({"step": step, "loss": loss_rec.item(), "adv": loss_adv.item(), "disc": loss_d.item(),

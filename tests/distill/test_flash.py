@@ -239,3 +239,38 @@ def test_a_run_trained_elsewhere_is_read_from_its_record_and_never_restarted(tea
     (tmp_path / RUN_RECORD).write_text(json.dumps({"step": 2}))
     with pytest.raises(ValueError, match="not a run record"):
         training_state(str(tmp_path))
+
+
+def _guide(teacher_dir, folder, timesteps):
+    """The tiny teacher saved as a guidance-free few-step 'student' guide."""
+    UNet2DConditionModel.from_pretrained(teacher_dir / "unet").save_pretrained(folder)
+    (folder / "recipe.json").write_text(json.dumps({"sampler": "ddim", "timesteps": timesteps, "guidance_scale": 1.0,
+                                                    "noise_correction": True}))
+    return folder
+
+
+def test_student_learns_the_guide_students_sample_of_its_own_x_T(teacher_dir, tmp_path):
+    guide = _guide(teacher_dir, tmp_path / "guide", [999, 750, 500])
+    out = run(teacher_dir, tmp_path / "run", "max_steps=40", "student_steps=1", "adversarial_weight=0",
+              "learning_rate=0.001", f"guide_unet={guide}", "guide_share=1.0")
+    losses = [h["loss"] for h in out["history"] if "loss" in h]
+    assert np.mean(losses[-8:]) < 0.7 * np.mean(losses[:8])
+    # a guide row costs the guide's 3 passes instead of k = 8 CFG teacher steps (16)
+    assert out["unet_passes"] == 40 * 4 * (flash.WITH_GRAD + 3)
+
+
+def test_guide_rows_are_the_last_share_of_each_trajectory_and_half_a_batch_mixes_with_srl(teacher_dir, tmp_path):
+    guide = _guide(teacher_dir, tmp_path / "guide", [999, 500])
+    cfg = flash.FlashConfig(student_steps=1, guide_unet=str(guide), guide_share=0.5, adversarial_weight=0,
+                            teacher_steps=4)
+    assert [flash.guide_rows(cfg, n) for n in (1, 4, 5)] == [0, 2, 2]
+    assert flash.step_passes(cfg, [((999,), 4)], 2) == 4 * flash.WITH_GRAD + 2 * 4 * 2 + 2 * 2
+    assert flash.flash_passes(cfg, 1) == flash.step_passes(cfg, [((999,), cfg.batch_size)], 2) * 1.0
+    out = run(teacher_dir, tmp_path / "run", "max_steps=2", "student_steps=2", "timestep_balance=split",
+              "srl_noise=mix", f"guide_unet={guide}", "guide_share=0.5")
+    assert out["step"] == 2 and all(np.isfinite(h["loss"]) for h in out["history"])
+    with pytest.raises(ValueError, match="guide_share"):
+        flash.FlashConfig(guide_unet=str(guide), guide_share=0.0)
+    (guide / "recipe.json").write_text(json.dumps({"sampler": "ddim", "timesteps": [999], "guidance_scale": 4.0}))
+    with pytest.raises(ValueError, match="guidance-free"):
+        flash.guide_recipe(cfg)
