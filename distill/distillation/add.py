@@ -14,8 +14,8 @@ from ..runs.compute import WITH_GRAD, budget_spent, discriminator_passes, guided
 from ..runs.training import RunTimer
 from ..sampling.ddim import alpha_sigma, guided
 from ..sampling.lcm import consistency_fn, lcm_scheduler
-from .common import (Discriminator, StudentConfig, adversarial_loss, discriminator_step, log, maybe_evaluate,
-                     save_checkpoint, setup, unet_encoder_features)
+from .common import (StudentConfig, adversarial_loss, discriminator_step, log, make_discriminator, maybe_evaluate,
+                     save_checkpoint, setup)
 
 
 ADD_TIMESTEPS = (999, 749, 499, 249)
@@ -63,11 +63,8 @@ def train_add(args, cfg: ADDConfig) -> dict:
     lcm = lcm_scheduler(run.pipe.scheduler.config, 1000, cfg.timestep_scaling)
     student_timesteps = torch.tensor(cfg.timesteps, device=dev)
     student = copy.deepcopy(teacher).train().requires_grad_(True)
-    with torch.no_grad():
-        shape = (1, teacher.config.in_channels, teacher.config.sample_size, teacher.config.sample_size)
-        probe = unet_encoder_features(teacher, torch.zeros(shape, device=dev), torch.tensor([500.0], device=dev),
-                                      torch.zeros(1, 77, run.pipe.text_encoder.config.hidden_size, device=dev))
-    disc = Discriminator(probe.shape[1])
+    shape = (teacher.config.in_channels, teacher.config.sample_size, teacher.config.sample_size)
+    disc = make_discriminator(teacher, shape, run.pipe.text_encoder.config.hidden_size, "mid")
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.learning_rate, weight_decay=0.0)
     opt_d = torch.optim.AdamW(disc.parameters(), lr=cfg.disc_learning_rate, betas=(0.0, 0.99))
     if run.ckpt is not None:

@@ -129,17 +129,29 @@ def data_latent_pool(pipe, size: int, seed: int, device,
     return PoolCaptions(texts=[text for _, _, text in rows]), torch.cat(latents) * pipe.vae.config.scaling_factor
 
 
-def unet_encoder_features(unet, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-    """The mid-block activations of a diffusers UNet2DConditionModel (its encoder half; the same steps as the
-    first half of UNet2DConditionModel.forward). [B, C, h', w']"""
+def unet_encoder_features(unet, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor,
+                          levels: str = "mid") -> torch.Tensor | tuple[torch.Tensor, ...]:
+    """Activations of a diffusers UNet2DConditionModel's encoder half (the same steps as the first half of
+    UNet2DConditionModel.forward): the mid-block's [B, C, h', w'] ("mid"), or ("all") each down block's last
+    activation before its downsampler, highest resolution first, then the mid-block's — at our 16² latents the mid
+    block is 4×4, where a star's points or a heart's lobes do not show."""
+    if levels not in DISC_LEVELS:
+        raise ValueError(f"discriminator levels must be one of {DISC_LEVELS}, got {levels!r}")
     emb = unet.time_embedding(unet.get_time_embed(sample=x, timestep=t))
     h = unet.conv_in(x)
+    per_level = []
     for block in unet.down_blocks:
         if getattr(block, "has_cross_attention", False):
-            h, _ = block(hidden_states=h, temb=emb, encoder_hidden_states=cond)
+            h, res = block(hidden_states=h, temb=emb, encoder_hidden_states=cond)
         else:
-            h, _ = block(hidden_states=h, temb=emb)
-    return unet.mid_block(h, emb, encoder_hidden_states=cond)
+            h, res = block(hidden_states=h, temb=emb)
+        if block.downsamplers is not None:
+            per_level.append(res[-2])  # res ends with the downsampler's output
+    mid = unet.mid_block(h, emb, encoder_hidden_states=cond)
+    return mid if levels == "mid" else (*per_level, mid)
+
+
+DISC_LEVELS = ("mid", "all")
 
 
 class Discriminator(nn.Module):
@@ -153,27 +165,51 @@ class Discriminator(nn.Module):
         self.out = nn.Linear(width, 1)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.out(self.body(features).mean((2, 3))).squeeze(1)  # [B]
+        return self.out(self.body(features.float()).mean((2, 3))).squeeze(1)  # [B]
 
 
-def adversarial_loss(teacher, disc, x0_student, ac, uncond):
+class MultiLevelDiscriminator(nn.Module):
+    """One Discriminator head per feature level (unet_encoder_features(levels="all")); the logit is their sum."""
+
+    def __init__(self, channels: list[int], width: int = 128):
+        super().__init__()
+        self.heads = nn.ModuleList(Discriminator(c, width) for c in channels)
+
+    def forward(self, features: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        return sum(head(f) for head, f in zip(self.heads, features))  # [B]
+
+
+def make_discriminator(teacher, latent_shape: tuple[int, ...], cond_dim: int, levels: str) -> nn.Module:
+    """The discriminator for these teacher-encoder levels, sized by one probe pass."""
+    dev = teacher.device
+    with torch.no_grad():
+        probe = unet_encoder_features(teacher, torch.zeros(1, *latent_shape, device=dev),
+                                      torch.tensor([500.0], device=dev), torch.zeros(1, 77, cond_dim, device=dev),
+                                      levels)
+    if levels == "mid":
+        return Discriminator(probe.shape[1])
+    return MultiLevelDiscriminator([f.shape[1] for f in probe])
+
+
+def adversarial_loss(teacher, disc, x0_student, ac, uncond, levels: str = "mid"):
     """The student's side of the adversarial term: its x̂0 forward-noised to t_d ~ U[0, 750), judged on frozen
     teacher-encoder features (hinge loss). Returns the loss and the noising, which discriminator_step reuses."""
     t_d = torch.randint(0, 750, (x0_student.shape[0],), device=x0_student.device)
     noise = torch.randn_like(x0_student)
     a_d, s_d = (v.float() for v in alpha_sigma(ac, t_d))  # [B, 1, 1, 1]
     fake_in = a_d * x0_student + s_d * noise
-    loss = -disc(unet_encoder_features(teacher, fake_in, t_d.float(), uncond)).mean()
-    return loss, SimpleNamespace(t=t_d, noise=noise, a=a_d, s=s_d, fake_in=fake_in)
+    loss = -disc(unet_encoder_features(teacher, fake_in, t_d.float(), uncond, levels)).mean()
+    return loss, SimpleNamespace(t=t_d, noise=noise, a=a_d, s=s_d, fake_in=fake_in, levels=levels)
 
 
 def discriminator_step(teacher, disc, opt_d, accelerator, real_x0, noising, uncond) -> torch.Tensor:
     """One hinge-loss step of the discriminator: real latents noised as the fake ones were, the fake ones detached."""
     with torch.no_grad(), accelerator.autocast():
         t = noising.t.float()
-        f_real = unet_encoder_features(teacher, noising.a * real_x0 + noising.s * noising.noise, t, uncond)
-        f_fake = unet_encoder_features(teacher, noising.fake_in.detach(), t, uncond)
-    loss_d = F.relu(1 - disc(f_real.float())).mean() + F.relu(1 + disc(f_fake.float())).mean()
+        f_real = unet_encoder_features(teacher, noising.a * real_x0 + noising.s * noising.noise, t, uncond,
+                                       noising.levels)
+        f_fake = unet_encoder_features(teacher, noising.fake_in.detach(), t, uncond, noising.levels)
+    loss_d = F.relu(1 - disc(f_real)).mean() + F.relu(1 + disc(f_fake)).mean()
     opt_d.zero_grad(set_to_none=True)
     accelerator.backward(loss_d)
     opt_d.step()

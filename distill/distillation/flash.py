@@ -33,9 +33,9 @@ from ..runs.config import load_config
 from ..runs.training import RunTimer, add_data_arg, add_run_args
 from ..sampling.recipes import normalize_recipe
 from ..sampling.ddim import alpha_sigma, ddim_trajectory, guided, predict_x0, sample_ddim
-from .common import (Discriminator, StudentConfig, adversarial_loss, check_sources, discriminator_step,
-                     evaluate_student, periodic_eval_rows, pool_and_rng, run_sources, save_student, start_run,
-                     unet_encoder_features)
+from .common import (DISC_LEVELS, StudentConfig, adversarial_loss, check_sources, discriminator_step,
+                     evaluate_student, make_discriminator, periodic_eval_rows, pool_and_rng, run_sources, save_student,
+                     start_run)
 
 
 STUDENT_TIMESTEPS = {1: (999,), 2: (999, 666), 3: (999, 750, 500)}
@@ -50,6 +50,9 @@ class FlashConfig(StudentConfig):
     srl: bool = True  # False: Eq. 7 target (teacher k steps from the student's own input x_t)
     noise_correction: bool = True  # in the backward trajectory and in the student's recipe
     adversarial_weight: float = 0.1  # 0 disables the discriminator
+    # the teacher-encoder features the discriminator sees: "mid" (the mid-block, 4×4 at our latents) or "all" (a head
+    # per level: 16², 8² and the mid-block's 4²), so shape detail finer than the mid-block's cells is judged too
+    disc_levels: str = "mid"
     teacher_steps: int = 8  # k
     gamma: tuple[tuple[int, int], ...] = ((900, 990), (500, 950), (-1, 200))  # (t above, t_Φ): γ(t>900)=990, …
     # resolution-aware γ: t_Φ becomes the timestep whose SNR is SNR(γ(t))·shift² (1 = the paper's γ). The same t
@@ -100,6 +103,8 @@ class FlashConfig(StudentConfig):
         if self.guide_unet and (not 0.0 < self.guide_share <= 1.0 or not self.backward):
             raise ValueError(f"guide_unet needs 0 < guide_share <= 1 and backward distillation (its target starts at "
                              f"the row's x_T), got guide_share={self.guide_share}, backward={self.backward}")
+        if self.disc_levels not in DISC_LEVELS:
+            raise ValueError(f"disc_levels must be one of {DISC_LEVELS}, got {self.disc_levels!r}")
         if self.gamma_shift <= 0:
             raise ValueError(f"gamma_shift must be > 0, got {self.gamma_shift}")
         unknown = [k for k in (self.student_steps, *self.step_counts) if k not in STUDENT_TIMESTEPS]
@@ -255,11 +260,7 @@ def main(args) -> dict:
                           f"{guide_recipe_}")
     if args.init_student and not os.path.exists(ckpt_path):
         student.load_state_dict(UNet2DConditionModel.from_pretrained(args.init_student).to(dev).state_dict())
-    with torch.no_grad():
-        probe = unet_encoder_features(teacher, torch.zeros(1, *_latent_shape(teacher), device=dev),
-                                      torch.tensor([500.0], device=dev),
-                                      torch.zeros(1, 77, text_encoder.config.hidden_size, device=dev))
-    disc = Discriminator(probe.shape[1])
+    disc = make_discriminator(teacher, _latent_shape(teacher), text_encoder.config.hidden_size, cfg.disc_levels)
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.learning_rate, weight_decay=0.0)
     opt_d = torch.optim.AdamW(disc.parameters(), lr=cfg.disc_learning_rate, betas=(0.0, 0.99))
     lr_sched = get_scheduler(cfg.lr_schedule, opt, num_warmup_steps=cfg.warmup_steps,
@@ -359,7 +360,7 @@ def main(args) -> dict:
             # 4. adversarial: teacher-encoder features of noised real / fake latents; hinge loss
             loss_adv = torch.zeros(())
             if cfg.adversarial_weight > 0:
-                loss_adv, noising = adversarial_loss(teacher, disc_ddp, x0_student, ac, uncond)
+                loss_adv, noising = adversarial_loss(teacher, disc_ddp, x0_student, ac, uncond, cfg.disc_levels)
         loss = loss_rec + cfg.adversarial_weight * loss_adv
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)

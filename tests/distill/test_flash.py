@@ -104,6 +104,7 @@ def test_one_student_for_several_step_counts_saves_one_folder_per_count(teacher_
     ["srl_noise=x_T", "student_steps=2", "timestep_balance=split"],
     ["srl_noise=mix", "student_steps=1"],
     ["reconstruction_loss=pseudo_huber", "student_steps=1"],
+    ["disc_levels=all", "student_steps=1"],
 ])
 def test_every_switch_trains_and_saves_a_student(teacher_dir, tmp_path, switches):
     out = run(teacher_dir, tmp_path, "max_steps=3", *switches)
@@ -274,3 +275,20 @@ def test_guide_rows_are_the_last_share_of_each_trajectory_and_half_a_batch_mixes
     (guide / "recipe.json").write_text(json.dumps({"sampler": "ddim", "timesteps": [999], "guidance_scale": 4.0}))
     with pytest.raises(ValueError, match="guidance-free"):
         flash.guide_recipe(cfg)
+
+
+def test_the_multi_level_discriminator_sees_every_encoder_resolution(teacher_dir):
+    from distill.distillation.common import MultiLevelDiscriminator, make_discriminator, unet_encoder_features
+    teacher = UNet2DConditionModel.from_pretrained(teacher_dir / "unet")
+    shape = (teacher.config.in_channels, teacher.config.sample_size, teacher.config.sample_size)
+    x, t = torch.randn(2, *shape), torch.tensor([10.0, 500.0])
+    cond = torch.randn(2, 77, teacher.config.cross_attention_dim)
+    levels = unet_encoder_features(teacher, x, t, cond, "all")
+    mid = unet_encoder_features(teacher, x, t, cond, "mid")
+    sizes = [f.shape[-1] for f in levels]
+    assert sizes[0] == shape[-1] and sizes == sorted(sizes, reverse=True) and len(levels) == len(teacher.down_blocks)
+    assert torch.equal(levels[-1], mid)
+    disc = make_discriminator(teacher, shape, teacher.config.cross_attention_dim, "all")
+    assert isinstance(disc, MultiLevelDiscriminator) and disc(levels).shape == (2,)
+    with pytest.raises(ValueError, match="levels"):
+        unet_encoder_features(teacher, x, t, cond, "top")
