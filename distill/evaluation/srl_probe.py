@@ -42,6 +42,9 @@ def parse_args(argv=None):
                    help="start from this student's own samples (a unet/ folder with recipe.json) instead of the "
                         "teacher's DDIM-8: does the target correct what the student gets wrong? Also reports the "
                         "Eq. 7 target at T (k teacher steps from the student's own x_T)")
+    p.add_argument("--guide-unet", default=None, metavar="UNET",
+                   help="also report the guide target (flash's guide_unet): this few-step student's own sample "
+                        "from the start's x_T (its recipe)")
     p.add_argument("--out", required=True, help="output path without extension (.json and .md are written)")
     return p.parse_args(argv)
 
@@ -66,13 +69,7 @@ def main(args) -> dict:
 
     x_T = noise(0)
     if args.start_unet:
-        student = UNet2DConditionModel.from_pretrained(args.start_unet).eval()
-        with open(os.path.join(args.start_unet, "recipe.json")) as f:
-            recipe = normalize_recipe(json.load(f))
-        if recipe["sampler"] != "ddim" or recipe["guidance_scale"] != 1.0:
-            raise ValueError(f"--start-unet needs a guidance-free DDIM student recipe, got {recipe}")
-        x0 = sample_ddim(guided(student, cond), x_T, recipe["timesteps"], alphas_cumprod=ac,
-                         noise_correction=recipe["noise_correction"])
+        x0 = _student_sample(args.start_unet, "--start-unet", cond, x_T, ac)
     else:
         x0 = sample_ddim(teacher, x_T, ddim_timesteps(8), alphas_cumprod=ac)
     x0_other = sample_ddim(teacher, noise(1), ddim_timesteps(8), alphas_cumprod=ac)
@@ -96,7 +93,14 @@ def main(args) -> dict:
         acc = accuracy_by_category(rows, decode_latents(pipe.vae, target), [0])["all"]
         eq7.append({"k": k, "passes": 2 * k, "distance": dist, "accuracy": acc})
         print(f"Eq. 7 at T, k {k}: distance {dist:.3f} accuracy {acc:.3f}", flush=True)
-    report = {"prompts": len(rows), "teacher": os.path.abspath(args.teacher), "start_accuracy": base,
+    guide = []
+    if args.guide_unet:
+        target = _student_sample(args.guide_unet, "--guide-unet", cond, x_T, ac)
+        guide.append({"unet": os.path.abspath(args.guide_unet),
+                      "distance": float((target - x0).flatten(1).norm(dim=1).mean()) / independent,
+                      "accuracy": accuracy_by_category(rows, decode_latents(pipe.vae, target), [0])["all"]})
+        print(f"guide: distance {guide[0]['distance']:.3f} accuracy {guide[0]['accuracy']:.3f}", flush=True)
+    report = {"prompts": len(rows), "guide": guide, "teacher": os.path.abspath(args.teacher), "start_accuracy": base,
               "guidance_scale": args.guidance_scale, "results": results,
               "start": os.path.abspath(args.start_unet) if args.start_unet else "teacher DDIM-8", "eq7": eq7,
               "command": "python -m distill srl-probe " + " ".join(_argv(args))}
@@ -106,6 +110,17 @@ def main(args) -> dict:
     with open(args.out + ".md", "w") as f:
         f.write(_markdown(report))
     return report
+
+
+def _student_sample(folder: str, flag: str, cond, x_T, ac) -> torch.Tensor:
+    """A guidance-free DDIM student's x̂0 from x_T under its own recipe.json."""
+    student = UNet2DConditionModel.from_pretrained(folder).eval()
+    with open(os.path.join(folder, "recipe.json")) as f:
+        recipe = normalize_recipe(json.load(f))
+    if recipe["sampler"] != "ddim" or recipe["guidance_scale"] != 1.0:
+        raise ValueError(f"{flag} needs a guidance-free DDIM student recipe, got {recipe}")
+    return sample_ddim(guided(student, cond), x_T, recipe["timesteps"], alphas_cumprod=ac,
+                       noise_correction=recipe["noise_correction"])
 
 
 def _markdown(report: dict) -> str:
@@ -127,6 +142,9 @@ def _markdown(report: dict) -> str:
     if eq7:
         lines.append("| Eq. 7 at T (the teacher's ODE from the student's x_T) | " + " | ".join(
             f"{100 * eq7[k]['accuracy']:.1f}% / {eq7[k]['distance']:.2f}" if k in eq7 else "" for k in ks) + " |")
+    for g in report.get("guide", []):
+        lines += ["", f"Guide target (`{g['unet']}`'s own sample from the start's x_T): accuracy "
+                      f"{100 * g['accuracy']:.1f}%, distance {g['distance']:.2f}."]
     return "\n".join(lines) + "\n"
 
 
@@ -138,6 +156,7 @@ def _start(report: dict) -> str:
 
 def _argv(args) -> list[str]:
     start = ["--start-unet", args.start_unet] if args.start_unet else []
+    start += ["--guide-unet", args.guide_unet] if args.guide_unet else []
     return ["--teacher", args.teacher, "--per-category", str(args.per_category), "--gammas",
             *map(str, args.gammas), "--teacher-steps", *map(str, args.teacher_steps), *start, "--out", args.out]
 
