@@ -31,8 +31,8 @@ from ..runs.checkpoint import as_dict, load_checkpoint, save_atomic
 from ..runs.compute import WITH_GRAD, budget_spent, discriminator_passes, guided_passes, resumed_passes
 from ..runs.config import load_config
 from ..runs.training import RunTimer, add_data_arg, add_run_args
-from ..sampling.recipes import normalize_recipe
 from ..sampling.ddim import alpha_sigma, ddim_trajectory, guided, predict_x0, sample_ddim
+from ..sampling.recipes import student_recipe
 from .common import (DISC_LEVELS, StudentConfig, adversarial_loss, check_sources, discriminator_step,
                      evaluate_student, make_discriminator, periodic_eval_rows, pool_and_rng, run_sources, save_student,
                      start_run)
@@ -171,18 +171,6 @@ def guide_rows(cfg: FlashConfig, n: int) -> int:
     return int(round(n * cfg.guide_share)) if cfg.guide_unet else 0
 
 
-def guide_recipe(cfg: FlashConfig) -> dict:
-    """The guide student's recipe (its recipe.json): a guidance-free DDIM schedule, or a ValueError naming why not."""
-    path = os.path.join(cfg.guide_unet, "recipe.json")
-    if not os.path.exists(path):
-        raise ValueError(f"guide_unet {cfg.guide_unet} has no recipe.json: save it with its DDIM recipe")
-    with open(path) as f:
-        recipe = normalize_recipe(json.load(f))
-    if recipe["sampler"] != "ddim" or recipe["guidance_scale"] != 1.0:
-        raise ValueError(f"guide_unet needs a guidance-free DDIM student recipe, got {recipe}")
-    return recipe
-
-
 def step_passes(cfg: FlashConfig, groups: list[tuple[tuple, int]], guide_steps: int = 0) -> int:
     """UNet passes (runs.compute) of one step on these (trajectory, rows) groups: per row the student's no-grad DDIM
     steps to its t (backward distillation), the student with gradient, the target (k CFG teacher steps, or the
@@ -197,7 +185,7 @@ def step_passes(cfg: FlashConfig, groups: list[tuple[tuple, int]], guide_steps: 
 
 def flash_passes(cfg: FlashConfig, steps: int) -> float:
     """UNet passes of `steps` steps: exact for a split batch, the mean over the trajectory draw for "single"."""
-    n = len(guide_recipe(cfg)["timesteps"]) if cfg.guide_unet else 0
+    n = len(student_recipe(cfg.guide_unet, "guide_unet")["timesteps"]) if cfg.guide_unet else 0
     if cfg.timestep_balance == "split":
         return steps * step_passes(cfg, batch_groups(cfg.trajectories(), cfg.batch_size, "split", None,
                                                      cfg.timestep_shares), n)
@@ -254,10 +242,10 @@ def main(args) -> dict:
     guide, guide_steps = None, 0
     if cfg.guide_unet:
         guide = UNet2DConditionModel.from_pretrained(cfg.guide_unet).to(dev).eval().requires_grad_(False)
-        guide_recipe_ = guide_recipe(cfg)
-        guide_steps = len(guide_recipe_["timesteps"])
+        guide_plan = student_recipe(cfg.guide_unet, "guide_unet")
+        guide_steps = len(guide_plan["timesteps"])
         accelerator.print(f"guide target for {cfg.guide_share:.0%} of each trajectory's rows: {cfg.guide_unet} "
-                          f"{guide_recipe_}")
+                          f"{guide_plan}")
     if args.init_student and not os.path.exists(ckpt_path):
         student.load_state_dict(UNet2DConditionModel.from_pretrained(args.init_student).to(dev).state_dict())
     disc = make_discriminator(teacher, _latent_shape(teacher), text_encoder.config.hidden_size, cfg.disc_levels)
@@ -350,8 +338,8 @@ def main(args) -> dict:
                         target.append(teacher_x0(teacher_model, x_t[own], ts[-1], cfg.teacher_steps, ac))
                     if m:
                         target.append(sample_ddim(guided(guide, cond[own.stop:r.stop]), x_T[g][-m:],
-                                                  guide_recipe_["timesteps"], alphas_cumprod=ac,
-                                                  noise_correction=guide_recipe_["noise_correction"]))
+                                                  guide_plan["timesteps"], alphas_cumprod=ac,
+                                                  noise_correction=guide_plan["noise_correction"]))
                 target = torch.cat(target)
             per_row = reconstruction_distance(x0_student.float() - target.float(), cfg.reconstruction_loss,
                                               cfg.huber_c).flatten(1).mean(1)  # [B]

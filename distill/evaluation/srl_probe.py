@@ -25,7 +25,7 @@ from ..domain.prompts import DEV_PROMPTS, eval_subset
 from ..networks.pipeline import decode_latents, encode_prompts, load_pipeline
 from ..sampling.ddim import alpha_sigma, guided, sample_ddim
 from ..sampling.noise import gaussian_noise
-from ..sampling.recipes import ddim_timesteps, normalize_recipe
+from ..sampling.recipes import ddim_timesteps, student_recipe
 
 
 
@@ -114,11 +114,8 @@ def main(args) -> dict:
 
 def _student_sample(folder: str, flag: str, cond, x_T, ac) -> torch.Tensor:
     """A guidance-free DDIM student's x̂0 from x_T under its own recipe.json."""
+    recipe = student_recipe(folder, flag)
     student = UNet2DConditionModel.from_pretrained(folder).eval()
-    with open(os.path.join(folder, "recipe.json")) as f:
-        recipe = normalize_recipe(json.load(f))
-    if recipe["sampler"] != "ddim" or recipe["guidance_scale"] != 1.0:
-        raise ValueError(f"{flag} needs a guidance-free DDIM student recipe, got {recipe}")
     return sample_ddim(guided(student, cond), x_T, recipe["timesteps"], alphas_cumprod=ac,
                        noise_correction=recipe["noise_correction"])
 

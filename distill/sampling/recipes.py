@@ -10,6 +10,9 @@ across recipes and in the browser.
 """
 from __future__ import annotations
 
+import json
+import os
+
 import numpy as np
 import torch
 from diffusers import DDIMScheduler, StableDiffusionPipeline
@@ -49,6 +52,19 @@ def normalize_recipe(recipe: dict) -> dict:
     if sampler == "dpmsolver++" and out["noise_correction"]:
         raise ValueError("noise correction is defined for DDIM only (its direction term at t = T)")
     return out
+
+
+def student_recipe(folder: str, what: str = "the student") -> dict:
+    """A few-step student folder's recipe.json, which must be a guidance-free DDIM schedule (what flash saves);
+    raises ValueError naming `what` when it is missing or another kind."""
+    path = os.path.join(folder, "recipe.json")
+    if not os.path.exists(path):
+        raise ValueError(f"{what} {folder} has no recipe.json: save it with its DDIM recipe")
+    with open(path) as f:
+        recipe = normalize_recipe(json.load(f))
+    if recipe["sampler"] != "ddim" or recipe["guidance_scale"] != 1.0:
+        raise ValueError(f"{what} needs a guidance-free DDIM student recipe, got {recipe}")
+    return recipe
 
 
 def ddim_timesteps(steps: int) -> list[int]:

@@ -273,8 +273,8 @@ def test_guide_rows_are_the_last_share_of_each_trajectory_and_half_a_batch_mixes
     with pytest.raises(ValueError, match="guide_share"):
         flash.FlashConfig(guide_unet=str(guide), guide_share=0.0)
     (guide / "recipe.json").write_text(json.dumps({"sampler": "ddim", "timesteps": [999], "guidance_scale": 4.0}))
-    with pytest.raises(ValueError, match="guidance-free"):
-        flash.guide_recipe(cfg)
+    with pytest.raises(ValueError, match="guide_unet needs a guidance-free"):
+        flash.flash_passes(cfg, 1)
 
 
 def test_the_multi_level_discriminator_sees_every_encoder_resolution(teacher_dir):
