@@ -63,8 +63,7 @@ def train_add(args, cfg: ADDConfig) -> dict:
     lcm = lcm_scheduler(run.pipe.scheduler.config, 1000, cfg.timestep_scaling)
     student_timesteps = torch.tensor(cfg.timesteps, device=dev)
     student = copy.deepcopy(teacher).train().requires_grad_(True)
-    shape = (teacher.config.in_channels, teacher.config.sample_size, teacher.config.sample_size)
-    disc = make_discriminator(teacher, shape, run.pipe.text_encoder.config.hidden_size, "mid")
+    disc = make_discriminator(teacher, run.pipe.text_encoder.config.hidden_size, "mid")
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.learning_rate, weight_decay=0.0)
     opt_d = torch.optim.AdamW(disc.parameters(), lr=cfg.disc_learning_rate, betas=(0.0, 0.99))
     if run.ckpt is not None:

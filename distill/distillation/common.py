@@ -179,11 +179,11 @@ class MultiLevelDiscriminator(nn.Module):
         return sum(head(f) for head, f in zip(self.heads, features))  # [B]
 
 
-def make_discriminator(teacher, latent_shape: tuple[int, ...], cond_dim: int, levels: str) -> nn.Module:
-    """The discriminator for these teacher-encoder levels, sized by one probe pass."""
-    dev = teacher.device
+def make_discriminator(teacher, cond_dim: int, levels: str) -> nn.Module:
+    """The discriminator for these teacher-encoder levels, sized by one probe pass on a latent of the teacher's."""
+    dev, c = teacher.device, teacher.config
     with torch.no_grad():
-        probe = unet_encoder_features(teacher, torch.zeros(1, *latent_shape, device=dev),
+        probe = unet_encoder_features(teacher, torch.zeros(1, c.in_channels, c.sample_size, c.sample_size, device=dev),
                                       torch.tensor([500.0], device=dev), torch.zeros(1, 77, cond_dim, device=dev),
                                       levels)
     if levels == "mid":

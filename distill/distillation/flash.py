@@ -248,7 +248,7 @@ def main(args) -> dict:
                           f"{guide_plan}")
     if args.init_student and not os.path.exists(ckpt_path):
         student.load_state_dict(UNet2DConditionModel.from_pretrained(args.init_student).to(dev).state_dict())
-    disc = make_discriminator(teacher, _latent_shape(teacher), text_encoder.config.hidden_size, cfg.disc_levels)
+    disc = make_discriminator(teacher, text_encoder.config.hidden_size, cfg.disc_levels)
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.learning_rate, weight_decay=0.0)
     opt_d = torch.optim.AdamW(disc.parameters(), lr=cfg.disc_learning_rate, betas=(0.0, 0.99))
     lr_sched = get_scheduler(cfg.lr_schedule, opt, num_warmup_steps=cfg.warmup_steps,
@@ -327,15 +327,15 @@ def main(args) -> dict:
                     m = guide_rows(cfg, r.stop - r.start)  # the last m rows: the guide's sample from their x_T
                     own = slice(r.start, r.stop - m)
                     teacher_model = guided(teacher, cond[own], uncond[own], cfg.guidance_scale)
-                    if own.start < own.stop and cfg.srl:
+                    if own.start < own.stop and not cfg.srl:  # Eq. 7: k teacher steps from x_t itself
+                        target.append(teacher_x0(teacher_model, x_t[own], ts[-1], cfg.teacher_steps, ac))
+                    elif own.start < own.stop:
                         t_phi = gamma[ts[-1]]
                         a, s = (v.float() for v in alpha_sigma(ac, t_phi))
                         noise = srl_noise(cfg.srl_noise, x_T[g][: own.stop - own.start] if x_T else None,
                                           x0_student[own])
                         x_start = a * x0_student[own].detach() + s * noise
                         target.append(teacher_x0(teacher_model, x_start, t_phi, cfg.teacher_steps, ac))
-                    elif own.start < own.stop:
-                        target.append(teacher_x0(teacher_model, x_t[own], ts[-1], cfg.teacher_steps, ac))
                     if m:
                         target.append(sample_ddim(guided(guide, cond[own.stop:r.stop]), x_T[g][-m:],
                                                   guide_plan["timesteps"], alphas_cumprod=ac,
@@ -395,10 +395,6 @@ def averaged(student, ema):
     model = copy.deepcopy(student)
     ema.copy_to(model.parameters())
     return model
-
-
-def _latent_shape(unet) -> tuple[int, int, int]:
-    return unet.config.in_channels, unet.config.sample_size, unet.config.sample_size
 
 
 def save_students(student, cfg: FlashConfig, run_dir: str) -> None:

@@ -74,6 +74,11 @@ def main(args) -> dict:
         x0 = sample_ddim(teacher, x_T, ddim_timesteps(8), alphas_cumprod=ac)
     x0_other = sample_ddim(teacher, noise(1), ddim_timesteps(8), alphas_cumprod=ac)
     independent = float((x0_other - x0).flatten(1).norm(dim=1).mean())
+
+    def measure(target: torch.Tensor) -> dict:
+        """A target's distance to the start (relative to the independent sample's) and its analyzer accuracy."""
+        return {"distance": float((target - x0).flatten(1).norm(dim=1).mean()) / independent,
+                "accuracy": accuracy_by_category(rows, decode_latents(pipe.vae, target), [0])["all"]}
     base = accuracy_by_category(rows, decode_latents(pipe.vae, x0), [0])["all"]
     gen = torch.Generator().manual_seed(args.seed)
     results = []
@@ -81,24 +86,19 @@ def main(args) -> dict:
         a, s = (v.float() for v in alpha_sigma(ac, gamma))
         x_start = a * x0 + s * torch.randn(x0.shape, generator=gen)  # one re-noising per γ, shared by every k
         for k in args.teacher_steps:
-            target = teacher_x0(teacher, x_start, gamma, k, ac)
-            dist = float((target - x0).flatten(1).norm(dim=1).mean()) / independent
-            acc = accuracy_by_category(rows, decode_latents(pipe.vae, target), [0])["all"]
-            results.append({"gamma": gamma, "k": k, "passes": 2 * k, "distance": dist, "accuracy": acc})
-            print(f"γ {gamma} k {k}: distance {dist:.3f} accuracy {acc:.3f}", flush=True)
+            results.append({"gamma": gamma, "k": k, "passes": 2 * k,
+                            **measure(teacher_x0(teacher, x_start, gamma, k, ac))})
+            print(f"γ {gamma} k {k}: distance {results[-1]['distance']:.3f} accuracy {results[-1]['accuracy']:.3f}",
+                  flush=True)
     eq7 = []
     for k in args.teacher_steps if args.start_unet else []:
-        target = teacher_x0(teacher, x_T, 999, k, ac)  # the Eq. 7 target at T: the teacher's ODE from the same x_T
-        dist = float((target - x0).flatten(1).norm(dim=1).mean()) / independent
-        acc = accuracy_by_category(rows, decode_latents(pipe.vae, target), [0])["all"]
-        eq7.append({"k": k, "passes": 2 * k, "distance": dist, "accuracy": acc})
-        print(f"Eq. 7 at T, k {k}: distance {dist:.3f} accuracy {acc:.3f}", flush=True)
+        # the Eq. 7 target at T: the teacher's ODE from the same x_T
+        eq7.append({"k": k, "passes": 2 * k, **measure(teacher_x0(teacher, x_T, 999, k, ac))})
+        print(f"Eq. 7 at T, k {k}: distance {eq7[-1]['distance']:.3f} accuracy {eq7[-1]['accuracy']:.3f}", flush=True)
     guide = []
     if args.guide_unet:
-        target = _student_sample(args.guide_unet, "--guide-unet", cond, x_T, ac)
         guide.append({"unet": os.path.abspath(args.guide_unet),
-                      "distance": float((target - x0).flatten(1).norm(dim=1).mean()) / independent,
-                      "accuracy": accuracy_by_category(rows, decode_latents(pipe.vae, target), [0])["all"]})
+                      **measure(_student_sample(args.guide_unet, "--guide-unet", cond, x_T, ac))})
         print(f"guide: distance {guide[0]['distance']:.3f} accuracy {guide[0]['accuracy']:.3f}", flush=True)
     report = {"prompts": len(rows), "guide": guide, "teacher": os.path.abspath(args.teacher), "start_accuracy": base,
               "guidance_scale": args.guidance_scale, "results": results,

@@ -288,7 +288,7 @@ def test_the_multi_level_discriminator_sees_every_encoder_resolution(teacher_dir
     sizes = [f.shape[-1] for f in levels]
     assert sizes[0] == shape[-1] and sizes == sorted(sizes, reverse=True) and len(levels) == len(teacher.down_blocks)
     assert torch.equal(levels[-1], mid)
-    disc = make_discriminator(teacher, shape, teacher.config.cross_attention_dim, "all")
+    disc = make_discriminator(teacher, teacher.config.cross_attention_dim, "all")
     assert isinstance(disc, MultiLevelDiscriminator) and disc(levels).shape == (2,)
     with pytest.raises(ValueError, match="levels"):
         unet_encoder_features(teacher, x, t, cond, "top")
