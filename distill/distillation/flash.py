@@ -225,6 +225,10 @@ def parse_args(argv=None):
     p.add_argument("--init-student", default=None, metavar="UNET",
                    help="start a new run from these student weights (a saved unet/ folder, e.g. committed fp16 EMA "
                         "weights) instead of the teacher's")
+    p.add_argument("--continue-from", default=None, metavar="RUN_DIR",
+                   help="start a new run (this config, its own lr schedule and step count) from another flash run's "
+                        "whole state: student, EMA, discriminator and both optimizers' moments, so the new recipe "
+                        "does not begin with a fresh discriminator and Adam warm-up")
     add_data_arg(p)
     return p.parse_args(argv)
 
@@ -246,15 +250,20 @@ def main(args) -> dict:
         guide_steps = len(guide_plan["timesteps"])
         accelerator.print(f"guide target for {cfg.guide_share:.0%} of each trajectory's rows: {cfg.guide_unet} "
                           f"{guide_plan}")
+    if args.init_student and args.continue_from:
+        raise ValueError("--init-student and --continue-from both give the starting student: pass one")
     if args.init_student and not os.path.exists(ckpt_path):
         student.load_state_dict(UNet2DConditionModel.from_pretrained(args.init_student).to(dev).state_dict())
     disc = make_discriminator(teacher, text_encoder.config.hidden_size, cfg.disc_levels)
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.learning_rate, weight_decay=0.0)
     opt_d = torch.optim.AdamW(disc.parameters(), lr=cfg.disc_learning_rate, betas=(0.0, 0.99))
+    ema = EMAModel(student.parameters(), decay=cfg.ema_decay) if cfg.ema_decay > 0 else None
+    if args.continue_from and not os.path.exists(ckpt_path):
+        carry_state(args, student, disc, opt, opt_d, ema, cfg)
     lr_sched = get_scheduler(cfg.lr_schedule, opt, num_warmup_steps=cfg.warmup_steps,
                              num_training_steps=cfg.lr_schedule_steps or cfg.max_steps)
-    ema = EMAModel(student.parameters(), decay=cfg.ema_decay) if cfg.ema_decay > 0 else None
-    step, history, rng_state, init_student = 0, [], None, args.init_student and os.path.abspath(args.init_student)
+    start = args.continue_from or args.init_student
+    step, history, rng_state, init_student = 0, [], None, start and os.path.abspath(start)
     passes = 0  # UNet passes spent (runs.compute); a run from --init-student counts its own only
     if os.path.exists(ckpt_path):
         ckpt = load_checkpoint(ckpt_path, as_dict(cfg), kind="flash", defaults=as_dict(FlashConfig()))
@@ -386,6 +395,26 @@ def main(args) -> dict:
     checkpoint()
     accelerator.wait_for_everyone()
     return {"step": step, "unet_passes": passes, "history": history}
+
+
+def carry_state(args, student, disc, opt, opt_d, ema, cfg: FlashConfig) -> None:
+    """Loads another flash run's student, discriminator, optimizer moments and EMA into a new run. The optimizers
+    take this config's learning rates (the schedule is built after, from them); a discriminator of another shape
+    or an EMA the new config lacks (or has and the old run lacked) is an error, not a silent fresh start."""
+    run_dir = args.continue_from
+    path = os.path.join(run_dir, "ckpt.pt")
+    ckpt = load_checkpoint(path, kind="flash")
+    check_sources(ckpt, path, args)
+    student.load_state_dict(ckpt["student"]); disc.load_state_dict(ckpt["discriminator"])
+    opt.load_state_dict(ckpt["optimizer"]); opt_d.load_state_dict(ckpt["disc_optimizer"])
+    for o, lr in ((opt, cfg.learning_rate), (opt_d, cfg.disc_learning_rate)):
+        for group in o.param_groups:
+            group["lr"] = group["initial_lr"] = lr
+    if (ema is None) != (ckpt.get("ema") is None):
+        raise ValueError(f"--continue-from {run_dir}: ema_decay must be > 0 in both runs or in neither")
+    if ema is not None:
+        ema.load_state_dict(ckpt["ema"])
+        ema.decay = cfg.ema_decay
 
 
 def averaged(student, ema):

@@ -292,3 +292,27 @@ def test_the_multi_level_discriminator_sees_every_encoder_resolution(teacher_dir
     assert isinstance(disc, MultiLevelDiscriminator) and disc(levels).shape == (2,)
     with pytest.raises(ValueError, match="levels"):
         unet_encoder_features(teacher, x, t, cond, "top")
+
+
+def test_continue_from_carries_the_whole_state_into_a_new_recipe(teacher_dir, tmp_path):
+    """A new run from another's ckpt.pt starts from its student, discriminator, Adam moments and EMA (no fresh
+    warm-up), under its own lr: at lr 0 one step leaves the carried student as it was, and Adam counts on."""
+    recipe = ["ema_decay=0.9", "teacher_steps=2"]
+    run(teacher_dir, tmp_path / "a", "max_steps=2", *recipe)
+    a = torch.load(tmp_path / "a" / "ckpt.pt", weights_only=False)
+    out = flash.main(flash.parse_args([
+        "--teacher", str(teacher_dir), "--run-dir", str(tmp_path / "b"), "--continue-from", str(tmp_path / "a"),
+        "--eval-prompts", "/nonexistent", "--set", "batch_size=4", "pool_size=16", "eval_every=1000000",
+        "max_steps=1", "learning_rate=0", "disc_learning_rate=0", "lr_schedule=constant", "warmup_steps=0", *recipe]))
+    b = torch.load(tmp_path / "b" / "ckpt.pt", weights_only=False)
+    assert out["step"] == 1 and b["init_student"] == str(tmp_path / "a")
+    for key in ("student", "discriminator"):
+        assert all(torch.equal(a[key][n], b[key][n]) for n in a[key])
+    assert {int(s["step"]) for s in b["optimizer"]["state"].values()} == {3}
+    assert b["ema"]["optimization_step"] == a["ema"]["optimization_step"] + 1
+    with pytest.raises(ValueError, match="both give the starting student"):
+        flash.main(flash.parse_args(["--teacher", str(teacher_dir), "--run-dir", str(tmp_path / "c"),
+                                     "--continue-from", str(tmp_path / "a"), "--init-student", str(tmp_path / "a/unet")]))
+    with pytest.raises(RuntimeError, match="state_dict"):  # a discriminator of another shape is not silently fresh
+        run(teacher_dir, tmp_path / "d", "max_steps=1", "disc_levels=all", *recipe,
+            "--continue-from", str(tmp_path / "a"))
