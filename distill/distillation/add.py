@@ -15,7 +15,7 @@ from ..runs.training import RunTimer
 from ..sampling.ddim import alpha_sigma, guided
 from ..sampling.lcm import consistency_fn, lcm_scheduler
 from .common import (StudentConfig, adversarial_loss, discriminator_step, log, make_discriminator, maybe_evaluate,
-                     save_checkpoint, setup)
+                     maybe_snapshot, save_checkpoint, setup)
 
 
 ADD_TIMESTEPS = (999, 749, 499, 249)
@@ -116,6 +116,7 @@ def train_add(args, cfg: ADDConfig) -> dict:
         if run.step % cfg.log_every == 0 or run.step == 1:
             log(run, timer, loss=loss_distill.item(), adv=loss_adv.item(), disc=loss_d.item())
         maybe_evaluate(run, cfg, student, cfg.recipe())
+        maybe_snapshot(run, args, cfg, "add", student, cfg.recipe())
         if timer.checkpoint_due():
             checkpoint()
         if timer.out_of_time():

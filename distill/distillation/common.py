@@ -20,7 +20,7 @@ from ..domain.scenes import caption
 from ..networks.latents import latent_pool
 from ..networks.pipeline import encode_prompts, load_pipeline
 from ..runs.accel import make_accelerator
-from ..runs.checkpoint import as_dict, load_checkpoint, refuse_record_only, save_atomic
+from ..runs.checkpoint import RUN_RECORD, as_dict, load_checkpoint, refuse_record_only, save_atomic
 from ..runs.compute import resumed_passes
 from ..sampling.ddim import alpha_sigma
 from ..sampling.recipes import sample_recipe
@@ -40,6 +40,9 @@ class StudentConfig:
     mixed_precision: str = "no"  # "bf16", or "auto": bf16 only where the hardware has it (operational)
     seed: int = 0
     max_unet_passes: int = 0  # > 0: stop once the run has spent this many UNet passes (runs.compute; operational)
+    # steps at which the student is also saved as it is then, in run_dir/step-<N>/ (save_snapshot): an equal-steps row
+    # of a run that trains on to a pass budget (operational: it changes what is saved, not what is trained)
+    snapshot_steps: tuple[int, ...] = ()
 
 
 METADATA = "metadata.jsonl"
@@ -327,6 +330,31 @@ def save_checkpoint(run, args, cfg, method: str, state: dict, shipped, recipe: d
                      **run_sources(args), **state},
                     run.ckpt_path)
         save_student(shipped, recipe, os.path.join(args.run_dir, "unet"))
+
+
+def snapshot_dir(run_dir: str, step: int) -> str:
+    return os.path.join(run_dir, f"step-{step}")
+
+
+def save_snapshot(run_dir: str, kind: str, cfg, step: int, passes: int, history: list[dict], save_unets) -> None:
+    """The student at a step of cfg.snapshot_steps, beside its run as a finished run folder of its own: what
+    save_unets(folder) writes (unet/ and its recipe) and a record.json (runs.checkpoint) with the config, step, passes
+    and history up to here, which export, evaluation and reproduce read like any run's."""
+    folder = snapshot_dir(run_dir, step)
+    save_unets(folder)
+    record = {"kind": kind, "config": {**as_dict(cfg), "max_steps": step}, "step": step, "unet_passes": passes,
+              "history": [h for h in history if h["step"] <= step]}
+    tmp = os.path.join(folder, RUN_RECORD + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(record, f, indent=2)
+    os.replace(tmp, os.path.join(folder, RUN_RECORD))
+
+
+def maybe_snapshot(run, args, cfg, method: str, shipped, recipe: dict) -> None:
+    """A baseline's save_snapshot, when this step is one of cfg.snapshot_steps."""
+    if run.step in cfg.snapshot_steps and run.accelerator.is_main_process:
+        save_snapshot(args.run_dir, f"baseline-{method}", cfg, run.step, run.passes, run.history,
+                      lambda folder: save_student(shipped, recipe, os.path.join(folder, "unet")))
 
 
 def save_student(student, recipe: dict, folder: str) -> None:

@@ -34,8 +34,8 @@ from ..runs.training import RunTimer, add_data_arg, add_run_args
 from ..sampling.ddim import alpha_sigma, ddim_trajectory, guided, predict_x0, sample_ddim
 from ..sampling.recipes import student_recipe
 from .common import (DISC_LEVELS, StudentConfig, adversarial_loss, check_sources, discriminator_step,
-                     evaluate_student, make_discriminator, periodic_eval_rows, pool_and_rng, run_sources, save_student,
-                     start_run)
+                     evaluate_student, make_discriminator, periodic_eval_rows, pool_and_rng, run_sources, save_snapshot,
+                     save_student, start_run)
 
 
 STUDENT_TIMESTEPS = {1: (999,), 2: (999, 666), 3: (999, 750, 500)}
@@ -388,6 +388,9 @@ def main(args) -> dict:
                 history.append({"step": step, "student_steps": k, "unet_passes": passes, **metrics})
                 accelerator.print(f"step {step} eval {k}-step {json.dumps(metrics)}")
             student.train()
+        if step in cfg.snapshot_steps and accelerator.is_main_process:
+            save_snapshot(args.run_dir, "flash", cfg, step, passes, history,
+                          lambda folder: save_students(averaged(student, ema), cfg, folder))
         if timer.checkpoint_due():
             checkpoint()
         if timer.out_of_time():

@@ -13,7 +13,7 @@ from ..runs.compute import WITH_GRAD, budget_spent, guided_passes
 from ..runs.training import RunTimer
 from ..sampling.ddim import alpha_sigma, guided
 from ..sampling.lcm import consistency_fn, lcm_scheduler
-from .common import StudentConfig, log, maybe_evaluate, save_checkpoint, setup
+from .common import StudentConfig, log, maybe_evaluate, maybe_snapshot, save_checkpoint, setup
 
 
 @dataclass
@@ -101,6 +101,7 @@ def train_lcm(args, cfg: LCMConfig) -> dict:
         if run.step % cfg.log_every == 0 or run.step == 1:
             log(run, timer, loss=loss.item())
         maybe_evaluate(run, cfg, target, cfg.recipe())
+        maybe_snapshot(run, args, cfg, "lcm", target, cfg.recipe())
         if timer.checkpoint_due():
             checkpoint()
         if timer.out_of_time():

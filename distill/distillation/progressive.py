@@ -22,6 +22,11 @@ class ProgressiveConfig(StudentConfig):
     steps_per_round: int = 350  # 3 rounds (32→16→8→4) ≈ the 1,000 steps each flash student gets
     guidance_scale: float = 4.0  # CFG of the first round's teacher (the original model), baked into every student
 
+    def __post_init__(self):
+        if self.snapshot_steps:
+            raise ValueError("snapshot_steps: progressive distillation's student is a different sampler each round "
+                             "(its length is set by steps_per_round); train an equal-steps run of its own instead")
+
     def rounds(self) -> int:
         ratio = self.start_steps // max(self.target_steps, 1)
         if self.target_steps < 1 or ratio < 2 or ratio * self.target_steps != self.start_steps or ratio & (ratio - 1):

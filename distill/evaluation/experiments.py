@@ -3,12 +3,15 @@ samples), the paper's own figures, and how far each run has trained."""
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..distillation.add import add_step_passes
+from .. import REPO_ROOT
 from ..distillation.baseline import CONFIGS
+from ..distillation.common import snapshot_dir
 from ..distillation.flash import FlashConfig, flash_passes
 from ..distillation.lcm import lcm_step_passes
 from ..distillation.progressive import ProgressiveConfig, progressive_passes, steps_per_round_for
@@ -29,6 +32,7 @@ class Training:
     run: str
     command: tuple[str, ...]  # e.g. ("flash",) or ("baseline", "--method", "lcm")
     overrides: tuple[str, ...] = ()
+    budget: bool = True  # False: trains its configured length even under a pass budget (an equal-steps run)
 
 
 @dataclass(frozen=True)
@@ -37,21 +41,44 @@ class Row:
     system: str  # the table's first column
     steps: int
     recipe: dict = field(default_factory=dict)  # overrides of the student's recipe.json (or the teacher's recipe)
-    training: Training | None = None  # None: the teacher itself
+    training: Training | None = None  # None: the teacher itself (or a committed student: unet)
     main: bool = False  # main rows get 3 seeds (the spread); others 2
+    snapshot: int | None = None  # evaluate the run's student at this step (run_dir/step-N/) instead of its last
+    unet: str | None = None  # a committed student folder (repo-relative), e.g. what the app ships
+
+
+# Every trained run is also saved at this step: the equal-steps tables read those snapshots, the equal-compute
+# tables the run's end (at the pass budget, DEFAULT_BUDGET: what EQUAL_STEPS steps of the 3-step student cost).
+EQUAL_STEPS = 500
+
+# Imagine Flash as the students issue chose it (reports/students/STUDENTS.md): the resolution-aware γ (shift 8, on the
+# structure steps t > 500), every trajectory in every batch, k = 4 teacher steps, SRL re-noising with the student's
+# own x_T on half the rows, an EMA of the student; a constant lr after warm-up, so that the snapshot at EQUAL_STEPS is
+# what a run of that length gives (the baselines' lr is constant too)
+RECIPE = ("timestep_balance=split", "gamma_shift=8.0", "gamma_shift_above=500", "teacher_steps=4", "srl_noise=mix",
+          "ema_decay=0.995", "learning_rate=0.0001", "lr_schedule=constant_with_warmup", "warmup_steps=25",
+          "eval_prompts_per_category=50", "eval_every=250", f"snapshot_steps=[{EQUAL_STEPS}]")
 
 
 def _flash(run: str, steps: int, *overrides: str) -> Training:
-    return Training(run, ("flash",), (f"student_steps={steps}", *overrides))
+    return Training(run, ("flash",), (f"student_steps={steps}", *RECIPE, *overrides))
+
+
+def _baseline(run: str, method: str, *overrides: str, budget: bool = True) -> Training:
+    return Training(run, ("baseline", "--method", method), ("eval_prompts_per_category=50", "eval_every=250",
+                                                            *overrides), budget)
 
 
 FLASH = {k: _flash(f"flash-{k}", k) for k in (1, 2, 3)}
 
-PROGRESSIVE = Training("progressive-4", ("baseline", "--method", "progressive"))
+PROGRESSIVE = _baseline("progressive-4", "progressive")
+# progressive distillation's student changes each round, so its equal-steps row is a run of that length: 3 rounds
+PROGRESSIVE_STEPS = _baseline(f"progressive-4-steps{EQUAL_STEPS}", "progressive",
+                              f"steps_per_round={EQUAL_STEPS // 3}", budget=False)
 
-LCM = Training("lcm", ("baseline", "--method", "lcm"))
+LCM = _baseline("lcm", "lcm", f"snapshot_steps=[{EQUAL_STEPS}]")
 
-ADD = Training("add-4", ("baseline", "--method", "add"))
+ADD = _baseline("add-4", "add", f"snapshot_steps=[{EQUAL_STEPS}]")
 
 
 def _teacher(sampler: str, steps: int) -> Row:
@@ -60,38 +87,61 @@ def _teacher(sampler: str, steps: int) -> Row:
                {"sampler": sampler, "steps": steps, "guidance_scale": 4.0}, main=(steps == 25))
 
 
-TABLE1 = ([_teacher("dpmsolver++", 25)] + [_teacher("ddim", k) for k in (1, 2, 3, 4)]
-          + [_teacher("dpmsolver++", k) for k in (1, 2, 3, 4)]
+TEACHER_ROWS = ([_teacher("dpmsolver++", 25)] + [_teacher("ddim", k) for k in (1, 2, 3, 4)]
+                + [_teacher("dpmsolver++", k) for k in (1, 2, 3, 4)])
+
+TABLE1 = (TEACHER_ROWS
           + [Row("progressive-4", "Progressive distillation", 4, {}, PROGRESSIVE),
              Row("add-4", "ADD-style", 4, {}, ADD)]
           + [Row(f"lcm-{k}", "LCM", k, {"steps": k}, LCM) for k in (1, 2, 3)]
           + [Row(f"flash-{k}", "Imagine Flash", k, {}, FLASH[k], main=True) for k in (1, 2, 3)])
 
-TABLE3 = [Row(run, system, 3, {}, _flash(run, 3, switch)) for run, system, switch in (
-    ("flash-3-no-nc", "w/o noise correction", "noise_correction=false"),
-    ("flash-3-no-disc", "w/o discriminator", "adversarial_weight=0"),
-    ("flash-3-no-backward", "w/o backward distillation", "backward=false"),
-    ("flash-3-no-srl", "w/o SRL", "srl=false"))]
+TABLE3 = [Row(run, system, 3, {}, _flash(run, 3, *switches)) for run, system, switches in (
+    ("flash-3-no-nc", "w/o noise correction", ("noise_correction=false",)),
+    ("flash-3-no-disc", "w/o discriminator", ("adversarial_weight=0",)),
+    # forward distillation has no x_T of the student's own to re-noise with
+    ("flash-3-no-backward", "w/o backward distillation", ("backward=false", "srl_noise=fresh")),
+    ("flash-3-no-srl", "w/o SRL", ("srl=false",)))]
 
 # noise correction is also a sampler option: the same flash-3 weights sampled without it
 SAMPLING_ABLATIONS = [Row("flash-3-sampled-no-nc", "sampled w/o noise correction", 3, {"noise_correction": False},
                           FLASH[3])]
 
-# beyond the paper: the same SRL switch on the 1- and 2-step students, whose SRL target at t=999 starts from
-# γ(999)=990, where almost nothing of the student's input noise is left to condition the teacher on
+# beyond the paper: the same SRL switch on the 1- and 2-step students, and the paper's γ (shift 1) against the
+# resolution-aware one at every step count
 FEW_STEP_ABLATIONS = [Row(f"flash-{k}-no-srl", "w/o SRL (Eq. 7 target)", k, {}, _flash(f"flash-{k}-no-srl", k, "srl=false"))
                       for k in (1, 2)]
+GAMMA_ROWS = [Row(f"flash-{k}-paper-gamma", "the paper's γ (shift 1)", k, {},
+                  _flash(f"flash-{k}-paper-gamma", k, "gamma_shift=1.0")) for k in (1, 2, 3)]
 
-# and the 2-step student with its last step (t=666) shifted like flash-3's last step (t=500): γ = 200, a detail target
-FEW_STEP_ABLATIONS.append(Row("flash-2-gamma200", "SRL with γ(t ≤ 900) = 200 (the paper's: 950)", 2, {},
-                              _flash("flash-2-gamma200", 2, "gamma=[[900,990],[-1,200]]"), main=True))
+# the app's students (models/shapescenes, `make bundle`), trained longer than the budget, in stages (STUDENTS.md)
+SHIPPED = [Row(f"shipped-flash-{k}", "Imagine Flash as shipped", k, unet=f"checkpoints/students/{folder}/unet",
+               main=True) for k, folder in ((1, "flash-1-decay"), (2, "flash-2-guide"), (3, "flash-23-mix"))]
 
-# and the 1-step student with γ(999) = 500: low enough that a sharp, prompt-true x̂0 is nearly a fixed point of the
-# teacher's refinement (unlike a blurry mean), high enough (SNR 0.38) for the teacher's CFG to correct colour and layout
-FEW_STEP_ABLATIONS.append(Row("flash-1-gamma500", "SRL with γ(999) = 500 (the paper's: 990)", 1, {},
-                              _flash("flash-1-gamma500", 1, "gamma=[[-1,500]]"), main=True))
+TRAINED = TABLE1[len(TEACHER_ROWS):] + TABLE3 + FEW_STEP_ABLATIONS + GAMMA_ROWS
 
-ROWS = TABLE1 + TABLE3 + SAMPLING_ABLATIONS + FEW_STEP_ABLATIONS
+
+def _at_equal_steps(row: Row) -> Row:
+    if row.training == PROGRESSIVE:
+        return Row(f"{row.name}-steps{EQUAL_STEPS}", row.system, row.steps, row.recipe, PROGRESSIVE_STEPS)
+    return Row(f"{row.name}-steps{EQUAL_STEPS}", row.system, row.steps, row.recipe, row.training,
+               snapshot=EQUAL_STEPS)
+
+
+EQUAL_STEP_ROWS = [_at_equal_steps(r) for r in TRAINED]
+
+ROWS = TABLE1 + TABLE3 + SAMPLING_ABLATIONS + FEW_STEP_ABLATIONS + GAMMA_ROWS + SHIPPED + EQUAL_STEP_ROWS
+
+
+def unet_folder(row: Row, runs: str) -> str | None:
+    """The row's student folder: a committed one, its run's snapshot or last student; None for the teacher."""
+    if row.unet:
+        return os.path.join(REPO_ROOT, row.unet)
+    if row.training is None:
+        return None
+    run_dir = os.path.join(runs, row.training.run)
+    return os.path.join(snapshot_dir(run_dir, row.snapshot) if row.snapshot else run_dir, "unet")
+
 
 # the paper's own figures (Emu; FID on COCO, CLIP score) for the rows that have a counterpart
 PAPER_TABLE1 = {"teacher-dpm25": (35.7, 30.8), "progressive-4": (45.8, 30.2), "add-4": (39.1, 29.6),
@@ -144,7 +194,7 @@ def budget_overrides(training: Training, args) -> list[str]:
     and the length it buys, so that a learning-rate schedule spans the run (max_steps at the method's mean step
     cost, or progressive distillation's round length)."""
     budget = getattr(args, "budget_passes", 0)
-    if not budget:
+    if not budget or not training.budget:
         return []
     cfg = _config(training, args.set)
     if isinstance(cfg, ProgressiveConfig):
@@ -157,3 +207,7 @@ def planned_steps(training: Training, args) -> int:
     """The step count the training command would run to now: today's defaults plus the overrides and the pass
     budget's (max_steps is operational, so raising a default extends finished runs)."""
     return _total_steps(vars(_config(training, [*args.set, *budget_overrides(training, args)])))
+
+
+# the equal-compute budget: what EQUAL_STEPS steps of the 3-step Imagine Flash student cost (runs.compute)
+DEFAULT_BUDGET = int(flash_passes(_config(FLASH[3], []), EQUAL_STEPS))

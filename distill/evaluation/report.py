@@ -5,8 +5,8 @@ import os
 import time
 
 from ..export.export import SHIPPED_STUDENTS
-from .experiments import (CATEGORIES, FEW_STEP_ABLATIONS, PAPER_TABLE1, PAPER_TABLE3, ROWS, SAMPLING_ABLATIONS, TABLE1,
-                          TABLE3)
+from .experiments import (CATEGORIES, EQUAL_STEP_ROWS, EQUAL_STEPS, FEW_STEP_ABLATIONS, GAMMA_ROWS, PAPER_TABLE1,
+                          PAPER_TABLE3, ROWS, SAMPLING_ABLATIONS, SHIPPED, TABLE1, TABLE3, TEACHER_ROWS, Row)
 
 
 def _pct(x: float | None) -> str:
@@ -31,15 +31,26 @@ def _training(r: dict | None) -> str:
     return f"{spent['step']} | {spent['unet_passes'] / 1e6:.2f} | {minutes}"
 
 
-def table1(results: dict[str, dict | None]) -> list[str]:
+def _paper_name(name: str) -> str:
+    """The paper's row an equal-steps twin (experiments._at_equal_steps) stands for."""
+    return name.removesuffix(f"-steps{EQUAL_STEPS}")
+
+
+def equal_steps(rows: list[Row]) -> list[Row]:
+    """rows with each trained one replaced by its equal-steps twin (the teacher rows stay)."""
+    twins = {_paper_name(r.name): r for r in EQUAL_STEP_ROWS}
+    return [twins.get(r.name, r) for r in rows]
+
+
+def table1(results: dict[str, dict | None], rows: list[Row] = TABLE1) -> list[str]:
     ref = results.get("teacher-dpm25")
     lines = ["| system | steps | NFE | FD ↓ | CLIP ↑ | " + " | ".join(CATEGORIES) + " | all | all / teacher | "
              f"FD / teacher | paper FID | paper FID / teacher | paper CLIP | {TRAINING_COLUMNS} |",
              "|" + "---|" * (len(CATEGORIES) + 14)]
     paper_ref = PAPER_TABLE1["teacher-dpm25"][0]
-    for row in TABLE1:
+    for row in rows:
         r = results.get(row.name)
-        fid, clip = PAPER_TABLE1.get(row.name, ("", ""))
+        fid, clip = PAPER_TABLE1.get(_paper_name(row.name), ("", ""))
         paper = f"{fid} | {fid / paper_ref:.3f} | {clip}" if fid else " | | "
         if r is None:
             lines.append(f"| {row.system} | {row.steps} | — | not run | | " + " | ".join("" for _ in CATEGORIES)
@@ -54,14 +65,16 @@ def table1(results: dict[str, dict | None]) -> list[str]:
     return lines
 
 
-def table3(results: dict[str, dict | None]) -> list[str]:
-    names = [("teacher-dpm25", "Teacher DPM++ 25"), ("teacher-dpm3", "Teacher DPM++ 3"), ("flash-3", "Imagine Flash 3")]
-    names += [(row.name, row.system) for row in TABLE3 + SAMPLING_ABLATIONS]
+def table3(results: dict[str, dict | None], at_equal_steps: bool = False) -> list[str]:
+    flash3, ablations = (equal_steps(rows) if at_equal_steps else rows for rows in (
+        [r for r in TABLE1 if r.name == "flash-3"], TABLE3))
+    names = [("teacher-dpm25", "Teacher DPM++ 25"), ("teacher-dpm3", "Teacher DPM++ 3"), (flash3[0].name, "Imagine Flash 3")]
+    names += [(row.name, row.system) for row in ablations + ([] if at_equal_steps else SAMPLING_ABLATIONS)]
     lines = [f"| method | FD ↓ | CLIP ↑ | accuracy (all) | paper FID | paper CLIP | {TRAINING_COLUMNS} |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name, label in names:
         r = results.get(name)
-        paper = PAPER_TABLE3.get(name, ("", ""))
+        paper = PAPER_TABLE3.get(_paper_name(name), ("", ""))
         if r is None:
             lines.append(f"| {label} | not run | | | {paper[0]} | {paper[1]} | | | |")
         else:
@@ -70,14 +83,29 @@ def table3(results: dict[str, dict | None]) -> list[str]:
     return lines
 
 
-def few_step_table(results: dict[str, dict | None]) -> list[str]:
-    lines = ["| student | steps | FD ↓ | CLIP ↑ | accuracy (all) |", "|---|---|---|---|---|"]
-    for k in (1, 2):
-        for name, label in [(f"flash-{k}", "Imagine Flash (SRL)"),
-                            *((row.name, row.system) for row in FEW_STEP_ABLATIONS if row.steps == k)]:
-            r = results.get(name)
-            lines.append(f"| {label} | {k} | not run | | |" if r is None else
-                         f"| {label} | {k} | {r['fd']:.2f} | {r['clip_score']:.2f} | {_spread(r, 'all')} |")
+def few_step_table(results: dict[str, dict | None], at_equal_steps: bool = False) -> list[str]:
+    """Beyond the paper, per step count: Imagine Flash against itself without SRL and with the paper's γ."""
+    lines = [f"| student | steps | FD ↓ | CLIP ↑ | accuracy (all) | {TRAINING_COLUMNS} |", "|---|---|---|---|---|---|---|---|"]
+    for k in (1, 2, 3):
+        rows = [r for r in TABLE1 if r.name == f"flash-{k}"] + [r for r in FEW_STEP_ABLATIONS + GAMMA_ROWS if r.steps == k]
+        for row in equal_steps(rows) if at_equal_steps else rows:
+            label = "Imagine Flash (resolution-aware γ, SRL)" if row.system == "Imagine Flash" else row.system
+            r = results.get(row.name)
+            lines.append(f"| {label} | {k} | not run | | | | | |" if r is None else
+                         f"| {label} | {k} | {r['fd']:.2f} | {r['clip_score']:.2f} | {_spread(r, 'all')} | "
+                         f"{_training(r)} |")
+    return lines
+
+
+def shipped_table(results: dict[str, dict | None]) -> list[str]:
+    """The app's students, trained longer and in stages: the train columns are their last stage's."""
+    lines = [f"| student | steps | FD ↓ | CLIP ↑ | accuracy (all) | weights | {TRAINING_COLUMNS} |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in SHIPPED:
+        r = results.get(row.name)
+        lines.append(f"| {row.system} | {row.steps} | not run | | | `{row.unet}` | | | |" if r is None else
+                     f"| {row.system} | {row.steps} | {r['fd']:.2f} | {r['clip_score']:.2f} | {_spread(r, 'all')} | "
+                     f"`{row.unet}` | {_training(r)} |")
     return lines
 
 
@@ -135,16 +163,25 @@ def write_report(args, results: dict[str, dict | None], figures: dict, seconds: 
         lines += [f"**Not yet run:** {', '.join(missing)} (run `make reproduce` again; each run trains for at most "
                   f"--train-minutes per student and resumes).", ""]
     lines += [compute_note(args.budget_passes), ""]
-    lines += ["## Table 1 analogue: Imagine Flash vs baselines on the same teacher", ""] + table1(results)
-    lines += ["", "## Table 3 analogue: ablations of the 3-step student", ""] + table3(results)
+    equal = f"at equal compute ({args.budget_passes / 1e6:.2f}M UNet passes each)" if args.budget_passes else \
+        "(each student its configured steps)"
+    lines += [f"## Table 1 analogue: Imagine Flash vs baselines on the same teacher, {equal}", ""] + table1(results)
+    lines += ["", f"## Table 3 analogue: ablations of the 3-step student, {equal}", ""] + table3(results)
     lines += ["", "\"w/o SRL\" follows DESIGN.md: the reconstruction target is Eq. 7 (the teacher's k steps from the "
               "student's own x_t) instead of SRL's re-noised x̂0. The paper's \"w/o SRL\" row drops the reconstruction "
               "loss altogether (\"using only the discriminator\", §5.3), so its 45.9 is not the same experiment.", "",
-              "### Beyond the paper: SRL at 1 and 2 steps", ""] + few_step_table(results)
-    lines += ["", "The app's bundle (`export --students-from`) ships " + ", ".join(
-        f"{sid} = run `{run}`" for sid, run in SHIPPED_STUDENTS.items()) + " (`SHIPPED_STUDENTS`): per step count the "
-        "best student that keeps every component of the method. The Table 1 rows named Imagine Flash use the "
-        "paper's γ."]
+              f"### Beyond the paper: SRL and the paper's γ at every step count, {equal}", ""] + few_step_table(results)
+    lines += ["", f"## The same at equal steps ({EQUAL_STEPS} training steps each)", "",
+              f"Each run's student at step {EQUAL_STEPS} (saved on the way to the budget; progressive distillation, "
+              "whose student changes each round, trains a run of that length of its own).", "",
+              "### Table 1", ""] + table1(results, equal_steps(TABLE1))
+    lines += ["", "### Table 3", ""] + table3(results, at_equal_steps=True)
+    lines += ["", "### SRL and the paper's γ", ""] + few_step_table(results, at_equal_steps=True)
+    lines += ["", "## The app's students", "", "What `models/shapescenes` ships (`make bundle`): trained far beyond the "
+              "budget, in stages from one another (`reports/students/STUDENTS.md` gives every stage's cost); the "
+              "train columns are the last stage's alone.", ""] + shipped_table(results)
+    lines += ["", "`export --students-from` ships " + ", ".join(
+        f"{sid} = run `{run}`" for sid, run in SHIPPED_STUDENTS.items()) + " (`SHIPPED_STUDENTS`) of the default budget."]
     lines += ["", "## Quality vs NFE", "", "![quality vs NFE](quality_vs_nfe.png)", "",
               "## Quality vs training compute", "", "Each trained run's periodic evaluations (its own dev-prompt "
               "subset, one seed) against the UNet passes it had spent.", "",

@@ -5,8 +5,11 @@ and writes RESULTS.md (experiments.RESULTS_DIR by default) with a quality-vs-NFE
 
 python -m distill reproduce --teacher ~/.cache/imagine-flash/teacher/pipeline --runs ~/.cache/imagine-flash/reproduce
 
---budget-passes N trains every student to the same compute instead, N UNet passes (runs.compute), in run folders of
-its own beside the equal-steps ones, and reports into RESULTS_DIR/passes-N/ unless --eval-dir / --report say otherwise.
+Every student trains to the same compute, --budget-passes N UNet passes (runs.compute; by default what
+experiments.EQUAL_STEPS steps of the 3-step Imagine Flash student cost), in run folders of that budget's own; each run
+also saves its student at EQUAL_STEPS steps, which the equal-steps table evaluates. The default budget reports into
+RESULTS_DIR, another into RESULTS_DIR/passes-N/ (0, no budget: RESULTS_DIR/steps/) unless --eval-dir / --report say
+otherwise.
 """
 from __future__ import annotations
 
@@ -20,15 +23,14 @@ import time
 from .. import REPO_ROOT
 from ..domain.prompts import DEV_PROMPTS, load_prompt_file
 from ..domain.render import preview_grid
-from ..export.export import SHIPPED_STUDENTS
 from ..networks.loaders import load_unet
 from ..networks.pipeline import load_pipeline
 from ..runs.compute import budget_spent
-from ..runs.weights import teacher_run_id, weights_sha
+from ..runs.weights import students_folder, weights_sha
 from ..sampling.recipes import TEACHER_RECIPE, normalize_recipe, sample_recipe
 from .evaluate import command_line, evaluate, load_model
-from .experiments import (CATEGORIES, RESULTS_DIR, ROWS, Row, Training, budget_overrides, planned_steps,
-                          training_spent)
+from .experiments import (CATEGORIES, DEFAULT_BUDGET, EQUAL_STEPS, RESULTS_DIR, ROWS, SHIPPED, Row, Training, budget_overrides,
+                          planned_steps, training_spent, unet_folder)
 from .metrics import FEATURES
 from .curves import compute_lines, plot_compute
 from .report import plot_quality_vs_nfe, write_report
@@ -64,7 +66,7 @@ def row_recipe(row: Row, unet_recipe: dict | None) -> dict:
 
 def evaluate_row(row: Row, args) -> dict | None:
     """The row's eval report, reused when the same weights and recipe were evaluated before."""
-    unet_dir = os.path.join(args.runs, row.training.run, "unet") if row.training else None
+    unet_dir = unet_folder(row, args.runs)
     if unet_dir and not os.path.exists(os.path.join(unet_dir, "config.json")):
         return None
     _, unet_recipe = load_unet(unet_dir)
@@ -74,7 +76,7 @@ def evaluate_row(row: Row, args) -> dict | None:
            "recipe": recipe, "seeds": seeds, "fd_images": args.fd_images, "prompts": os.path.abspath(args.prompts)}
     out = os.path.join(args.eval_dir, row.name)
     # what its training spent (runs.compute): the run's record is saved with the weights the key hashes
-    training = training_spent(os.path.join(args.runs, row.training.run)) if row.training else None
+    training = training_spent(os.path.dirname(unet_dir)) if unet_dir else None
     if os.path.exists(out + ".json"):
         with open(out + ".json") as f:
             cached = json.load(f)
@@ -108,7 +110,7 @@ def grids(args, results: dict[str, dict | None]) -> dict[str, str]:
     by_name = {row.name: row for row in ROWS}
     nc_off = {"noise_correction": False}
     figures = {"fig5": [(n, n, {}) for n in ("teacher-dpm25", "teacher-ddim3", "flash-1", "flash-2", "flash-3")]
-               + [(f"{sid} as shipped ({run})", run, {}) for sid, run in SHIPPED_STUDENTS.items() if run != sid],
+               + [(f"{row.name} ({row.unet})", row.name, {}) for row in SHIPPED],
                "fig7": [(n, n, {}) for n in ("flash-3", "flash-3-no-nc", "flash-3-no-disc", "flash-3-no-backward",
                                               "flash-3-no-srl")],
                # the same students and seeds sampled with and without noise correction (1 step: identical)
@@ -122,7 +124,7 @@ def grids(args, results: dict[str, dict | None]) -> dict[str, str]:
         per_column = []
         for _, name, recipe in spec:
             row = by_name[name]
-            unet, _ = load_unet(os.path.join(args.runs, row.training.run, "unet") if row.training else None)
+            unet, _ = load_unet(unet_folder(row, args.runs))
             recipe = normalize_recipe({**results[name]["recipe"], **recipe})
             per_column.append(sample_recipe(pipe, unet, recipe, prompts, [7] * len(prompts)))
         images = [per_column[c][p] for p in range(len(prompts)) for c in range(len(spec))]  # row-major
@@ -145,10 +147,10 @@ def parse_args(argv=None):
     p.add_argument("--prompts", default=DEV_PROMPTS, help="jsonl prompt file (shared/eval format)")
     p.add_argument("--fd-images", type=int, default=2000, help="images per set for FD")
     p.add_argument("--features", default=FEATURES, help="tiny-CLIP weights for FD and the CLIP-score analogue")
-    p.add_argument("--budget-passes", type=lambda v: int(float(v)), default=0, metavar="N",
+    p.add_argument("--budget-passes", type=lambda v: int(float(v)), default=DEFAULT_BUDGET, metavar="N",
                    help="train every student to N UNet passes (a pass = one UNet forward on one latent, a backward = "
-                        "2; e.g. 2.7e6 ≈ 5,000 steps of the shipped Imagine Flash config at batch 32) instead of its "
-                        "configured steps; default 0: no budget")
+                        f"2); default {DEFAULT_BUDGET}: what {EQUAL_STEPS} steps of the 3-step Imagine Flash student "
+                        "cost at batch 32; 0: every student its configured steps")
     p.add_argument("--eval-dir", default=None, help=f"where each row's eval report goes (default {RESULTS_DIR}/eval, "
                    f"with a budget {RESULTS_DIR}/passes-N/eval)")
     p.add_argument("--report", default=None, help=f"the report to write, figures beside it (default "
@@ -167,9 +169,9 @@ def main(args) -> dict:
         raise ValueError(f"unknown row(s) {sorted(set(args.only) - known)}; known: {', '.join(r.name for r in ROWS)}")
     # students belong to one teacher: a retrained teacher gets fresh run folders instead of resuming old students;
     # a pass budget gets its own, since it trains every student to another length
-    budget = f"passes-{args.budget_passes}" if args.budget_passes else ""
-    results_dir = os.path.join(RESULTS_DIR, budget)
-    args = argparse.Namespace(**{**vars(args), "runs": os.path.join(args.runs, teacher_run_id(args.teacher), budget),
+    budget = f"passes-{args.budget_passes}" if args.budget_passes else "steps"
+    results_dir = RESULTS_DIR if args.budget_passes == DEFAULT_BUDGET else os.path.join(RESULTS_DIR, budget)
+    args = argparse.Namespace(**{**vars(args), "runs": students_folder(args.runs, args.teacher, args.budget_passes),
                                  "eval_dir": args.eval_dir or os.path.join(results_dir, "eval"),
                                  "report": args.report or os.path.join(results_dir, "RESULTS.md")})
     os.makedirs(args.eval_dir, exist_ok=True)

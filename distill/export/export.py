@@ -18,23 +18,23 @@ import torch
 from diffusers import DDIMScheduler, UNet2DConditionModel
 
 from ..distillation.flash import FlashConfig
+from ..evaluation.experiments import DEFAULT_BUDGET
 from ..domain.grammar import BACKGROUNDS, COLORS, COUNTS, RELATIONS, SHAPES, SIZES, VOCABULARY
 from ..networks.architectures import fingerprint
 from ..networks.loaders import load_tiny_decoder
 from ..networks.pipeline import dpm_solver, load_pipeline
 from ..runs.checkpoint import read_run_record
 from ..runs.config import from_dict
-from ..runs.weights import teacher_run_id
+from ..runs.weights import students_folder
 from .onnx import export_module, file_record, max_abs_diff, round_weights_fp16, run_onnx, store_weights_fp16
 
 
 MANIFEST_VERSION = 1
 TINY_DECODER = "vae_decoder_tiny/model.onnx"  # optional: the manifest names it only when the bundle has one
 
-# what `export --students-from` ships as unet-flash-k: per step count the best run on the dev prompts that keeps
-# every component of the method (backward distillation, SRL, noise correction, discriminator); at 1 and 2 steps
-# that is a lower γ for the last step than the paper's (numbers: RESULTS.md, "Beyond the paper")
-SHIPPED_STUDENTS = {"flash-1": "flash-1-gamma500", "flash-2": "flash-2-gamma200", "flash-3": "flash-3"}
+# what `export --students-from` ships as unet-flash-k: the Imagine Flash student of each step count that
+# `distill reproduce` trains at its default pass budget (the app's own bundle ships longer-trained ones: `make bundle`)
+SHIPPED_STUDENTS = {"flash-1": "flash-1", "flash-2": "flash-2", "flash-3": "flash-3"}
 
 
 class TextEncoderGraph(torch.nn.Module):
@@ -315,7 +315,8 @@ def parse_args(argv=None):
                    help="a distilled UNet folder (diffusers UNet + recipe.json) to ship as unet-ID")
     p.add_argument("--students-from", default=None, metavar="RUNS",
                    help="the runs folder of `distill reproduce`: ships the runs named in SHIPPED_STUDENTS "
-                        "for this teacher (RUNS/teacher-<hash>/<run>/unet) that exist, as unet-flash-1/2/3")
+                        "for this teacher at the default pass budget (RUNS/teacher-<hash>/passes-<N>/<run>/unet) "
+                        "that exist, as unet-flash-1/2/3")
     p.add_argument("--students-run", action="append", default=[], metavar="RUN[:ID,…]",
                    help="a flash run folder (or its packed copy, checkpoints/students/<name>) whose student learned "
                         "several step counts: its unet/ ships once per count k, as unet-flash-k with k's recipe; "
@@ -374,7 +375,7 @@ def main(args) -> dict:
             picked = [s for s in picked if s[0] in wanted]
         students += picked
     if args.students_from:
-        runs = os.path.join(args.students_from, teacher_run_id(args.teacher))
+        runs = students_folder(args.students_from, args.teacher, DEFAULT_BUDGET)
         found = {sid: os.path.join(runs, run, "unet") for sid, run in SHIPPED_STUDENTS.items()
                  if os.path.exists(os.path.join(runs, run, "unet", "recipe.json"))}
         if not found:

@@ -11,7 +11,7 @@ import torch
 
 # Fields that say how long to run and how often to log, evaluate or save: a resume may change them.
 OPERATIONAL_FIELDS = frozenset({"max_steps", "max_unet_passes", "log_every", "eval_every", "eval_scenes",
-                                "eval_prompts_per_category", "checkpoint_minutes", "mixed_precision"})
+                                "eval_prompts_per_category", "checkpoint_minutes", "mixed_precision", "snapshot_steps"})
 
 
 def save_atomic(obj: dict, path: str) -> None:

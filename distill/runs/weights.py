@@ -115,5 +115,11 @@ def teacher_run_id(teacher: str) -> str:
     return "teacher-" + weights_sha(os.path.join(teacher, "unet"))[:12]
 
 
+def students_folder(runs: str, teacher: str, budget_passes: int) -> str:
+    """Where `distill reproduce --runs RUNS` trains this teacher's students: a folder per teacher, and in it one per
+    pass budget (budget 0, each student its configured steps: the teacher's folder itself)."""
+    return os.path.join(runs, teacher_run_id(teacher), f"passes-{budget_passes}" if budget_passes else "")
+
+
 if __name__ == "__main__":
     main(parse_args())

@@ -262,3 +262,17 @@ def test_every_method_trains_in_bf16(teacher_dir, tmp_path, method, overrides):
     assert out["step"] == 2 and all(np.isfinite(losses(out)))
     _, _, moved = student_and_recipe(teacher_dir, tmp_path)
     assert moved > 0
+
+
+def test_a_snapshot_is_the_student_of_a_shorter_run_and_reads_as_a_finished_run(teacher_dir, tmp_path):
+    from distill.evaluation.experiments import training_spent, training_state
+    run("lcm", teacher_dir, tmp_path / "short", "max_steps=2")
+    run("lcm", teacher_dir, tmp_path / "long", "max_steps=3", "snapshot_steps=[2]")
+    snap = tmp_path / "long" / "step-2"
+    short, at_2 = (UNet2DConditionModel.from_pretrained(d / "unet") for d in (tmp_path / "short", snap))
+    assert all(torch.equal(a, b) for a, b in zip(short.state_dict().values(), at_2.state_dict().values()))
+    assert json.loads((snap / "unet" / "recipe.json").read_text())["sampler"] == "lcm"
+    assert training_state(str(snap)) == (2, 2)
+    assert training_spent(str(snap))["unet_passes"] == 2 * 24  # 4 rows × 6 passes a step
+    with pytest.raises(ValueError, match="snapshot_steps"):
+        ProgressiveConfig(snapshot_steps=(2,))

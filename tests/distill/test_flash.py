@@ -316,3 +316,15 @@ def test_continue_from_carries_the_whole_state_into_a_new_recipe(teacher_dir, tm
     with pytest.raises(RuntimeError, match="state_dict"):  # a discriminator of another shape is not silently fresh
         run(teacher_dir, tmp_path / "d", "max_steps=1", "disc_levels=all", *recipe,
             "--continue-from", str(tmp_path / "a"))
+
+
+def test_a_snapshot_holds_the_ema_student_of_that_step(teacher_dir, tmp_path):
+    recipe = ["ema_decay=0.9", "teacher_steps=2", "student_steps=2"]
+    run(teacher_dir, tmp_path / "short", "max_steps=1", *recipe)
+    run(teacher_dir, tmp_path / "long", "max_steps=2", "snapshot_steps=[1]", *recipe)
+    short, at_1 = (UNet2DConditionModel.from_pretrained(d / "unet") for d in (tmp_path / "short",
+                                                                               tmp_path / "long" / "step-1"))
+    assert all(torch.equal(a, b) for a, b in zip(short.state_dict().values(), at_1.state_dict().values()))
+    record = json.loads((tmp_path / "long" / "step-1" / "record.json").read_text())
+    assert (record["kind"], record["step"], record["config"]["max_steps"]) == ("flash", 1, 1)
+    assert json.loads((tmp_path / "long" / "step-1" / "unet" / "recipe.json").read_text())["timesteps"] == [999, 666]

@@ -8,8 +8,9 @@ import os
 import pytest
 
 from distill.evaluation import reproduce
-from distill.evaluation.experiments import (ADD, CATEGORIES, FLASH, LCM, PAPER_TABLE3, PROGRESSIVE, ROWS,
-                                            SAMPLING_ABLATIONS, budget_overrides, planned_steps, training_state)
+from distill.evaluation.experiments import (ADD, CATEGORIES, DEFAULT_BUDGET, EQUAL_STEP_ROWS, EQUAL_STEPS, FLASH, LCM,
+                                            PAPER_TABLE3, PROGRESSIVE, PROGRESSIVE_STEPS, ROWS, SAMPLING_ABLATIONS,
+                                            TRAINED, budget_overrides, planned_steps, training_state, unet_folder)
 from distill.evaluation.report import few_step_table
 from distill.evaluation.reproduce import finished, row_recipe
 from distill.export.export import SHIPPED_STUDENTS
@@ -33,23 +34,42 @@ def test_rows_cover_both_tables_with_unique_names():
     assert set(PAPER_TABLE3) <= set(names)
 
 
-def test_few_step_srl_ablations_differ_from_their_students_only_in_srl():
-    for k in (1, 2):
+def test_few_step_rows_differ_from_their_students_in_one_switch_each():
+    for k in (1, 2, 3):
         student = next(r for r in ROWS if r.name == f"flash-{k}")
-        row = next(r for r in ROWS if r.name == f"flash-{k}-no-srl")
-        assert row.steps == k and row.training.command == student.training.command
-        assert row.training.overrides == (*student.training.overrides, "srl=false")
-    for name in ("flash-2-gamma200", "flash-1-gamma500"):
-        gamma = next(r for r in ROWS if r.name == name)
-        assert planned_steps(gamma.training, argparse.Namespace(set=[])) == 1000  # its overrides parse
+        for name, switch in ((f"flash-{k}-no-srl", "srl=false"), (f"flash-{k}-paper-gamma", "gamma_shift=1.0")):
+            row = next((r for r in ROWS if r.name == name), None)
+            if row is None:  # the 3-step student without SRL is Table 3's row
+                continue
+            assert row.steps == k and row.training.command == student.training.command
+            assert row.training.overrides == (*student.training.overrides, switch)
+    assert "gamma_shift=8.0" in FLASH[3].overrides
     r = {"fd": 3.5, "clip_score": 70.0, "accuracy": {"all": 0.25}, "accuracy_std_over_seeds": {"all": 0.01}}
     lines = few_step_table({"flash-1": r})
-    assert sum("not run" in line for line in lines) == 5 and any("| 1 | 3.50 | 70.00 | 25.0 ± 1.0 |" in line for line in lines)
+    assert sum("not run" in line for line in lines) == 7
+    assert any("| 1 | 3.50 | 70.00 | 25.0 ± 1.0 |" in line for line in lines)
+
+
+def test_every_trained_row_has_an_equal_steps_twin_from_a_snapshot_or_a_run_of_that_length():
+    twins = {r.name: r for r in EQUAL_STEP_ROWS}
+    for row in TRAINED:
+        twin = twins[f"{row.name}-steps{EQUAL_STEPS}"]
+        if row.training == PROGRESSIVE:
+            assert twin.training == PROGRESSIVE_STEPS and twin.snapshot is None
+            assert planned_steps(PROGRESSIVE_STEPS, argparse.Namespace(set=[], budget_passes=DEFAULT_BUDGET)) == 498
+        else:
+            assert twin.training == row.training and twin.snapshot == EQUAL_STEPS
+            assert f"snapshot_steps=[{EQUAL_STEPS}]" in row.training.overrides
+    # the default budget is what the 3-step student's EQUAL_STEPS steps cost, so it trains exactly that long
+    assert planned_steps(FLASH[3], argparse.Namespace(set=[], budget_passes=DEFAULT_BUDGET)) == EQUAL_STEPS
+    assert unet_folder(twins["flash-3-steps500"], "/runs") == "/runs/flash-3/step-500/unet"
+    shipped = next(r for r in ROWS if r.name == "shipped-flash-2")
+    assert os.path.exists(os.path.join(unet_folder(shipped, "/runs"), "recipe.json"))
 
 
 def test_shipped_students_are_trained_by_rows_that_report_three_seeds():
     for sid, run in SHIPPED_STUDENTS.items():
-        (row,) = [r for r in ROWS if r.training and r.training.run == run and not r.recipe]
+        (row,) = [r for r in ROWS if r.training and r.training.run == run and not r.recipe and not r.snapshot]
         assert row.main and row.training.command == ("flash",)  # an Imagine Flash student, with the spread
         assert sid == f"flash-{row.steps}" and f"student_steps={row.steps}" in row.training.overrides
 
