@@ -6,7 +6,7 @@ import time
 
 from ..export.export import SHIPPED_STUDENTS
 from .experiments import (CATEGORIES, EQUAL_STEP_ROWS, EQUAL_STEPS, FEW_STEP_ABLATIONS, GAMMA_ROWS, PAPER_TABLE1,
-                          PAPER_TABLE3, ROWS, SAMPLING_ABLATIONS, SHIPPED, TABLE1, TABLE3, TEACHER_ROWS, Row)
+                          PAPER_TABLE3, ROWS, SAMPLING_ABLATIONS, SHIPPED, TABLE1, TABLE3, Row)
 
 
 def _pct(x: float | None) -> str:
