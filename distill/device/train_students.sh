@@ -17,14 +17,8 @@ INIT=${2:?the packed student to start from (checkpoints/students/<name>)}
 NAME=${3:?the name of the packed student to bring back}
 MINUTES=${4:-8}  # training minutes, inside the tool's 10-minute command limit with start-up and packing
 shift $(( $# < 4 ? $# : 4 ))
-OUT=${OUT:?this script runs on the device machine, where OUT is set}
 [ -f "$INIT/unet/config.json" ] || { echo "no packed student at $INIT (expected $INIT/unet/config.json)" >&2; exit 2; }
-export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-export PYTHONPATH=/tmp/site
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$OUT/device.txt"
-python3 -m distill save-teacher --teacher-run checkpoints/teacher --vae-run checkpoints/vae --text-run checkpoints/text \
-  --out /tmp/teacher
+source distill/device/setup.sh
 # batch 256 (8× the CPU's) at √8 × the config's lr, bf16 where the GPU has it
 LR=$(python3 -c "import json, sys; print(json.load(open(sys.argv[1]))['learning_rate'] * 8 ** 0.5)" "$CONFIG")
 python3 -m distill flash --teacher /tmp/teacher --config "$CONFIG" --run-dir /tmp/run --init-student "$INIT/unet" \

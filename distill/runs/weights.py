@@ -32,7 +32,7 @@ KEEP = {"vae": ("model", torch.float32), "text": ("model", torch.float32), "teac
 def pack(run_dir: str, out: str) -> dict:
     ckpt = load_checkpoint(os.path.join(run_dir, "ckpt.pt"))
     kind = ckpt["kind"]
-    if kind == "flash":
+    if kind == "flash" or kind.startswith("baseline-"):
         return pack_student(run_dir, ckpt, out)
     if kind not in KEEP:
         raise ValueError(f"{run_dir}: cannot pack a {kind!r} checkpoint; known: {', '.join(KEEP)}")
@@ -61,7 +61,7 @@ def pack_student(run_dir: str, ckpt: dict, out: str) -> dict:
     if os.path.exists(os.path.join(out, "unet")):
         shutil.rmtree(os.path.join(out, "unet"))
     os.replace(tmp, os.path.join(out, "unet"))
-    meta = {"kind": "flash", "config": ckpt["config"], "step": ckpt["step"], "trained_on": device_name(),
+    meta = {"kind": ckpt["kind"], "config": ckpt["config"], "step": ckpt["step"], "trained_on": device_name(),
             "weights": "ema" if ckpt["config"].get("ema_decay", 0) > 0 else "student", "dtype": "torch.float16",
             "minutes": round(chunked_minutes(ckpt["history"]), 1) if ckpt["history"] else None}
     if "unet_passes" in ckpt:  # runs.compute; a record without it gets its steps' estimate where it is read

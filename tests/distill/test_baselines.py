@@ -274,5 +274,9 @@ def test_a_snapshot_is_the_student_of_a_shorter_run_and_reads_as_a_finished_run(
     assert json.loads((snap / "unet" / "recipe.json").read_text())["sampler"] == "lcm"
     assert training_state(str(snap)) == (2, 2)
     assert training_spent(str(snap))["unet_passes"] == 2 * 24  # 4 rows × 6 passes a step
+    # a baseline packs like a flash student (distill/device/reproduce.sh brings runs back so) and reads as finished
+    from distill.runs.weights import pack
+    assert pack(str(tmp_path / "long"), str(tmp_path / "packed"))["kind"] == "baseline-lcm"
+    assert training_spent(str(tmp_path / "packed"))["unet_passes"] == 3 * 24
     with pytest.raises(ValueError, match="snapshot_steps"):
         ProgressiveConfig(snapshot_steps=(2,))
