@@ -36,6 +36,7 @@ from ..sampling.recipes import student_recipe
 from .common import (DISC_LEVELS, StudentConfig, adversarial_loss, check_sources, discriminator_step,
                      evaluate_student, make_discriminator, periodic_eval_rows, pool_and_rng, run_sources, save_snapshot,
                      save_student, start_run)
+from .srl import reconstruction_distance, shifted_timestep, srl_noise, teacher_x0
 
 
 STUDENT_TIMESTEPS = {1: (999,), 2: (999, 666), 3: (999, 750, 500)}
@@ -133,22 +134,6 @@ class FlashConfig(StudentConfig):
                 "noise_correction": self.noise_correction}
 
 
-def shifted_timestep(t: int, gamma, shift: float = 1.0, shift_above: int = -1, alphas_cumprod=None) -> int:
-    """γ(t) of the Shifted Reconstruction Loss (paper §4.2), optionally moved by a resolution shift: the timestep
-    whose SNR = ᾱ/(1 − ᾱ) is SNR(γ(t))·shift² (shift > 1: less noise, for latents smaller than the paper's)."""
-    for above, target in gamma:
-        if t > above:
-            break
-    else:
-        raise ValueError(f"γ is not defined for t={t}: {gamma}")
-    if shift == 1.0 or t <= shift_above:
-        return target
-    if alphas_cumprod is None:
-        raise ValueError("a γ shift needs the noise schedule (alphas_cumprod)")
-    log_snr = torch.log(alphas_cumprod.double() / (1 - alphas_cumprod.double()))
-    return int(torch.argmin((log_snr - (log_snr[target] + 2 * np.log(shift))).abs()))
-
-
 def batch_groups(trajectories: list[tuple[int, ...]], batch_size: int, balance: str, rng,
                  shares: tuple[float, ...] = ()) -> list[tuple[tuple, int]]:
     """(trajectory, rows) pairs filling one batch: one random trajectory ("single"), or all of them ("split": in
@@ -191,31 +176,6 @@ def flash_passes(cfg: FlashConfig, steps: int) -> float:
                                                      cfg.timestep_shares), n)
     per_step = [step_passes(cfg, [(ts, cfg.batch_size)], n) for ts in cfg.trajectories()]
     return steps * sum(per_step) / len(per_step)
-
-
-def srl_noise(mode: str, x_T: torch.Tensor | None, x0: torch.Tensor) -> torch.Tensor:
-    """The noise SRL re-noises x̂0 with: fresh, the student's own x_T, or x_T for the first half of the rows."""
-    if mode == "x_T":
-        return x_T
-    noise = torch.randn_like(x0)
-    if mode == "mix":
-        noise[: len(noise) // 2] = x_T[: len(noise) // 2]
-    return noise
-
-
-def reconstruction_distance(diff: torch.Tensor, kind: str, c: float) -> torch.Tensor:
-    """Per-element distance of the student's x̂0 to the target (FlashConfig.reconstruction_loss)."""
-    if kind == "mse":
-        return diff.pow(2)
-    if kind == "pseudo_huber":
-        return torch.sqrt(diff.pow(2) + c * c) - c
-    raise ValueError(f"unknown reconstruction_loss {kind!r}")
-
-
-def teacher_x0(teacher_model, x_start: torch.Tensor, t_start: int, k: int, alphas_cumprod) -> torch.Tensor:
-    """The teacher's x̂0 after k uniformly spaced DDIM steps from t_start to 0 (CFG inside teacher_model)."""
-    timesteps = [int(round(v)) for v in np.linspace(t_start, 0, k + 1)[:-1]]
-    return sample_ddim(teacher_model, x_start, timesteps, alphas_cumprod=alphas_cumprod, noise_correction=False)
 
 
 def parse_args(argv=None):

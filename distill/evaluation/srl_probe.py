@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from diffusers import UNet2DConditionModel
 
-from ..distillation.flash import teacher_x0
+from ..distillation.srl import teacher_x0
 from ..domain.analyzer import accuracy_by_category
 from ..domain.prompts import DEV_PROMPTS, eval_subset
 from ..networks.pipeline import decode_latents, encode_prompts, load_pipeline
