@@ -84,8 +84,9 @@ def test_noise_correction_sampling_row_reuses_flash3_weights():
 
 
 def test_reproduce_trains_evaluates_caches_and_reports(teacher_dir, tmp_path, root, monkeypatch):
-    args = _args(teacher_dir, tmp_path, root, "--only", "teacher-ddim1", "flash-1", "--set", "max_steps=2",
-                 "batch_size=2", "pool_size=8", "eval_every=1000000")
+    # --budget-passes 0: each student its configured steps (the default budget would train the tiny one for hours)
+    args = _args(teacher_dir, tmp_path, root, "--budget-passes", "0", "--only", "teacher-ddim1", "flash-1",
+                 "--set", "max_steps=2", "batch_size=2", "pool_size=8", "eval_every=1000000")
     results = reproduce.main(args)
     (teacher_runs,) = (tmp_path / "runs").iterdir()  # one subfolder per teacher
     assert training_state(str(teacher_runs / "flash-1")) == (2, 2)
@@ -95,12 +96,12 @@ def test_reproduce_trains_evaluates_caches_and_reports(teacher_dir, tmp_path, ro
     assert not finished(flash1, argparse.Namespace(runs=str(teacher_runs), set=["max_steps=3"]))
     assert results["flash-1"]["recipe"]["timesteps"] == [999] and results["flash-1"]["nfe"] == 1
     assert results["teacher-ddim1"]["nfe"] == 2  # CFG doubles the evaluations
-    # 2 steps of 2 rows × (student 3 + 8 CFG teacher steps × 2 + discriminator 5) UNet passes
-    assert {k: results["flash-1"]["training"][k] for k in ("step", "unet_passes")} == {"step": 2, "unet_passes": 96}
+    # 2 steps of 2 rows × (student 3 + the recipe's 4 CFG teacher steps × 2 + discriminator 5) UNet passes
+    assert {k: results["flash-1"]["training"][k] for k in ("step", "unet_passes")} == {"step": 2, "unet_passes": 64}
     assert "training" not in results["teacher-ddim1"]
-    # a pass budget is spent by those 96 passes, or (97) buys a third step
-    assert finished(flash1, argparse.Namespace(runs=str(teacher_runs), set=args.set, budget_passes=96))
-    assert not finished(flash1, argparse.Namespace(runs=str(teacher_runs), set=args.set, budget_passes=97))
+    # a pass budget is spent by those 64 passes, or (65) buys a third step
+    assert finished(flash1, argparse.Namespace(runs=str(teacher_runs), set=args.set, budget_passes=64))
+    assert not finished(flash1, argparse.Namespace(runs=str(teacher_runs), set=args.set, budget_passes=65))
     report = (tmp_path / "report" / "RESULTS.md").read_text()
     assert "Table 1 analogue" in report and "Table 3 analogue" in report and "Not yet run" in report
     assert "| Imagine Flash | 1 | 1 |" in report and "Training compute: every student trained its configured steps" in report
@@ -121,9 +122,10 @@ def test_reproduce_trains_evaluates_caches_and_reports(teacher_dir, tmp_path, ro
 
 def test_a_pass_budget_gives_every_method_the_steps_it_buys():
     budget = argparse.Namespace(set=[], budget_passes=2_400_000)
-    # per step at batch 32: flash-1 24 × 32, flash-3 25 × 32 (the mean over its 3 trajectories), LCM 6 × 32, ADD
-    # 10 × 32; progressive's three rounds 32 × (7 + 5 + 5) per step of each
-    for training, steps in ((FLASH[1], 3125), (FLASH[3], 3000), (LCM, 12500), (ADD, 7500)):
+    # per step at batch 32: flash-1 16 × 32 (student 3, 4 CFG teacher steps 8, discriminator 5), flash-3 16 × 32 + 31
+    # (its split batch's 11 / 11 / 10 rows take 0 / 1 / 2 trajectory steps), LCM 6 × 32, ADD 10 × 32; progressive's
+    # three rounds 32 × (7 + 5 + 5) per step of each
+    for training, steps in ((FLASH[1], 4688), (FLASH[3], 4420), (LCM, 12500), (ADD, 7500)):
         assert budget_overrides(training, budget) == ["max_unet_passes=2400000", f"max_steps={steps}"]
         assert planned_steps(training, budget) == steps
     assert budget_overrides(PROGRESSIVE, budget) == ["max_unet_passes=2400000", "steps_per_round=4411"]
