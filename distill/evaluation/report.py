@@ -114,7 +114,7 @@ def plot_quality_vs_nfe(results: dict[str, dict | None], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     families: dict[str, list[tuple[int, float, float]]] = {}
-    for row in TABLE1:
+    for row in TABLE1 + SHIPPED:
         r = results.get(row.name)
         if r is not None:
             families.setdefault(row.system, []).append((r["nfe"], 100 * r["accuracy"]["all"], r["fd"]))
@@ -126,6 +126,8 @@ def plot_quality_vs_nfe(results: dict[str, dict | None], path: str) -> None:
         ax_fd.plot(nfe, fd, marker="o", label=system)
     for ax, ylabel in ((ax_acc, "analyzer accuracy, all prompts (%)"), (ax_fd, "FD (lower is better)")):
         ax.set_xscale("log")
+        ax.set_xticks([1, 2, 3, 4, 6, 8, 16, 25, 50], labels=["1", "2", "3", "4", "6", "8", "16", "25", "50"])
+        ax.minorticks_off()
         ax.set_xlabel("UNet evaluations per image (NFE)")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
