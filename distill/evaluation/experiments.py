@@ -16,7 +16,7 @@ from ..distillation.flash import FlashConfig, flash_passes
 from ..distillation.lcm import lcm_step_passes
 from ..distillation.progressive import ProgressiveConfig, progressive_passes, steps_per_round_for
 from ..runs.checkpoint import read_run_record
-from ..runs.compute import resumed_passes
+from ..runs.compute import EQUAL_COMPUTE_PASSES, resumed_passes
 from ..runs.config import from_dict, load_config
 from ..runs.training import chunked_minutes
 
@@ -51,7 +51,7 @@ class Row:
 # tables the run's end (at the pass budget, DEFAULT_BUDGET: what EQUAL_STEPS steps of the 3-step student cost).
 EQUAL_STEPS = 500
 
-# Imagine Flash as the students issue chose it (reports/students/STUDENTS.md): the resolution-aware γ (shift 8, on the
+# Imagine Flash with the recipe of reports/students/STUDENTS.md: the resolution-aware γ (shift 8, on the
 # structure steps t > 500), every trajectory in every batch, k = 4 teacher steps, SRL re-noising with the student's
 # own x_T on half the rows, an EMA of the student; a constant lr after warm-up, so that the snapshot at EQUAL_STEPS is
 # what a run of that length gives (the baselines' lr is constant too)
@@ -209,5 +209,5 @@ def planned_steps(training: Training, args) -> int:
     return _total_steps(vars(_config(training, [*args.set, *budget_overrides(training, args)])))
 
 
-# the equal-compute budget: what EQUAL_STEPS steps of the 3-step Imagine Flash student cost (runs.compute)
-DEFAULT_BUDGET = int(flash_passes(_config(FLASH[3], []), EQUAL_STEPS))
+# the equal-compute budget (runs.compute, which export reads too): what EQUAL_STEPS steps of FLASH[3] cost
+DEFAULT_BUDGET = EQUAL_COMPUTE_PASSES

@@ -18,12 +18,12 @@ import torch
 from diffusers import DDIMScheduler, UNet2DConditionModel
 
 from ..distillation.flash import FlashConfig
-from ..evaluation.experiments import DEFAULT_BUDGET
 from ..domain.grammar import BACKGROUNDS, COLORS, COUNTS, RELATIONS, SHAPES, SIZES, VOCABULARY
 from ..networks.architectures import fingerprint
 from ..networks.loaders import load_tiny_decoder
 from ..networks.pipeline import dpm_solver, load_pipeline
 from ..runs.checkpoint import read_run_record
+from ..runs.compute import EQUAL_COMPUTE_PASSES
 from ..runs.config import from_dict
 from ..runs.weights import students_folder
 from .onnx import export_module, file_record, max_abs_diff, round_weights_fp16, run_onnx, store_weights_fp16
@@ -375,7 +375,7 @@ def main(args) -> dict:
             picked = [s for s in picked if s[0] in wanted]
         students += picked
     if args.students_from:
-        runs = students_folder(args.students_from, args.teacher, DEFAULT_BUDGET)
+        runs = students_folder(args.students_from, args.teacher, EQUAL_COMPUTE_PASSES)
         found = {sid: os.path.join(runs, run, "unet") for sid, run in SHIPPED_STUDENTS.items()
                  if os.path.exists(os.path.join(runs, run, "unet", "recipe.json"))}
         if not found:

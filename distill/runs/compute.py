@@ -16,6 +16,10 @@ WITH_GRAD = FORWARD + BACKWARD
 # does not depend on the UNet's block layout and never flatters the methods that have a discriminator
 ENCODER = FORWARD
 
+# the pass budget every method of the paper's tables trains to (`distill reproduce`'s default): what 500 steps of the
+# 3-step Imagine Flash student of evaluation/experiments.py cost at batch 32 (a test checks the two agree)
+EQUAL_COMPUTE_PASSES = 271_500
+
 
 def guided_passes(guidance_scale: float) -> int:
     """Passes per sample of one sampling.ddim.guided call: with CFG it runs the unconditional and conditional

@@ -14,15 +14,17 @@ from distill.export.export import SHIPPED_STUDENTS
 from distill.export.onnx import run_onnx
 from distill.networks.pipeline import load_pipeline
 from distill.runs.checkpoint import as_dict, save_atomic
-from distill.runs.weights import teacher_run_id
+from distill.runs.compute import EQUAL_COMPUTE_PASSES
+from distill.runs.weights import students_folder
 
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
     base = tmp_path_factory.mktemp("export")
     tiny_random_pipeline().save_pretrained(base / "teacher")
-    # a student where `distill reproduce` leaves it: runs/teacher-<hash>/<its shipped run>/unet
-    student_dir = base / "runs" / teacher_run_id(str(base / "teacher")) / SHIPPED_STUDENTS["flash-1"] / "unet"
+    # a student where `distill reproduce` leaves it: runs/teacher-<hash>/passes-<default budget>/<its run>/unet
+    runs = students_folder(str(base / "runs"), str(base / "teacher"), EQUAL_COMPUTE_PASSES)
+    student_dir = base / runs / SHIPPED_STUDENTS["flash-1"] / "unet"
     tiny_random_pipeline(seed=1).unet.save_pretrained(student_dir)
     (student_dir / "recipe.json").write_text(json.dumps({"sampler": "ddim", "timesteps": [999], "guidance_scale": 1.0,
                                                         "noise_correction": True}))
@@ -46,7 +48,8 @@ def test_shipped_students_record_how_they_were_trained(bundle):
 
 def test_a_student_id_given_twice_is_an_error(bundle, tmp_path):
     base, _ = bundle
-    folder = base / "runs" / teacher_run_id(str(base / "teacher")) / SHIPPED_STUDENTS["flash-1"] / "unet"
+    folder = (base / students_folder(str(base / "runs"), str(base / "teacher"), EQUAL_COMPUTE_PASSES)
+              / SHIPPED_STUDENTS["flash-1"] / "unet")
     args = export.parse_args(["--teacher", str(base / "teacher"), "--out", str(tmp_path / "b"),
                               "--student", f"flash-1={folder}", "--students-from", str(base / "runs")])
     with pytest.raises(ValueError, match="student ids given twice"):

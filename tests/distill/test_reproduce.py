@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from distill.distillation.flash import FlashConfig, flash_passes
 from distill.evaluation import reproduce
 from distill.evaluation.experiments import (ADD, CATEGORIES, DEFAULT_BUDGET, EQUAL_STEP_ROWS, EQUAL_STEPS, FLASH, LCM,
                                             PAPER_TABLE3, PROGRESSIVE, PROGRESSIVE_STEPS, ROWS, SAMPLING_ABLATIONS,
@@ -14,6 +15,7 @@ from distill.evaluation.experiments import (ADD, CATEGORIES, DEFAULT_BUDGET, EQU
 from distill.evaluation.report import few_step_table
 from distill.evaluation.reproduce import finished, row_recipe
 from distill.export.export import SHIPPED_STUDENTS
+from distill.runs.config import load_config
 
 
 def _args(teacher_dir, tmp_path, root, *extra):
@@ -61,6 +63,7 @@ def test_every_trained_row_has_an_equal_steps_twin_from_a_snapshot_or_a_run_of_t
             assert twin.training == row.training and twin.snapshot == EQUAL_STEPS
             assert f"snapshot_steps=[{EQUAL_STEPS}]" in row.training.overrides
     # the default budget is what the 3-step student's EQUAL_STEPS steps cost, so it trains exactly that long
+    assert DEFAULT_BUDGET == flash_passes(load_config(FlashConfig, None, list(FLASH[3].overrides)), EQUAL_STEPS)
     assert planned_steps(FLASH[3], argparse.Namespace(set=[], budget_passes=DEFAULT_BUDGET)) == EQUAL_STEPS
     assert unet_folder(twins["flash-3-steps500"], "/runs") == "/runs/flash-3/step-500/unet"
     shipped = next(r for r in ROWS if r.name == "shipped-flash-2")
