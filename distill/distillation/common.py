@@ -20,7 +20,7 @@ from ..domain.scenes import caption
 from ..networks.latents import latent_pool
 from ..networks.pipeline import encode_prompts, load_pipeline
 from ..runs.accel import make_accelerator
-from ..runs.checkpoint import RUN_RECORD, as_dict, load_checkpoint, refuse_record_only, save_atomic
+from ..runs.checkpoint import as_dict, load_checkpoint, refuse_record_only, save_atomic, write_run_record
 from ..runs.compute import resumed_passes
 from ..sampling.ddim import alpha_sigma
 from ..sampling.recipes import sample_recipe
@@ -344,10 +344,7 @@ def save_snapshot(run_dir: str, kind: str, cfg, step: int, passes: int, history:
     save_unets(folder)
     record = {"kind": kind, "config": {**as_dict(cfg), "max_steps": step}, "step": step, "unet_passes": passes,
               "history": [h for h in history if h["step"] <= step]}
-    tmp = os.path.join(folder, RUN_RECORD + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(record, f, indent=2)
-    os.replace(tmp, os.path.join(folder, RUN_RECORD))
+    write_run_record(folder, record)
 
 
 def maybe_snapshot(run, args, cfg, method: str, shipped, recipe: dict) -> None:

@@ -71,6 +71,14 @@ def as_dict(cfg) -> dict:
 RUN_RECORD = "record.json"  # a finished run brought from another machine: its checkpoint's kind, config and step
 
 
+def write_run_record(folder: str, record: dict) -> None:
+    """folder/record.json (read_run_record reads it), written whole or not at all."""
+    tmp = os.path.join(folder, RUN_RECORD + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(record, f, indent=2)
+    os.replace(tmp, os.path.join(folder, RUN_RECORD))
+
+
 def read_run_record(run_dir: str) -> dict | None:
     """kind, config and step (and whatever else it holds) of a run folder: from its ckpt.pt, else from the
     record.json of a run trained elsewhere whose checkpoint (optimizer state) was not brought along; None if neither."""

@@ -19,7 +19,7 @@ from diffusers import UNet2DConditionModel
 from safetensors.torch import load_file, save_file
 
 from .accel import device_name
-from .checkpoint import RUN_RECORD, load_checkpoint
+from .checkpoint import load_checkpoint, write_run_record
 from .training import chunked_minutes
 
 
@@ -66,8 +66,7 @@ def pack_student(run_dir: str, ckpt: dict, out: str) -> dict:
             "minutes": round(chunked_minutes(ckpt["history"]), 1) if ckpt["history"] else None}
     if "unet_passes" in ckpt:  # runs.compute; a record without it gets its steps' estimate where it is read
         meta["unet_passes"] = ckpt["unet_passes"]
-    with open(os.path.join(out, RUN_RECORD), "w") as f:
-        json.dump(meta, f, indent=2)
+    write_run_record(out, meta)
     return meta
 
 
