@@ -196,15 +196,18 @@ student-curves: deps-python
 # ---- the paper's Tables 1 and 3 ($(RESULTS)/RESULTS.md): trains every missing student for at most TRAIN_MINUTES
 # per run (resumable: run it again until the report lists nothing as "not yet run"), evaluates with caching. Every
 # student trains to one pass budget (distill reproduce's default: what 500 steps of the 3-step Imagine Flash student
-# cost) and is also saved at step 500, for the equal-steps tables; ONLY=<row names> restricts a run ----
+# cost) and is also saved at step 500, for the equal-steps tables; ONLY=<row names> restricts a run; SWEEP=<lcm add
+# progressive> also trains those baselines' tuning sweeps ----
 TRAIN_MINUTES ?= 60
 ONLY ?=
+SWEEP ?=
 .PHONY: reproduce teacher-folder
 # the shipped teacher's results (reports/README.md names the teachers; reports/archive/ holds the older tables)
 RESULTS ?= reports/teacher-13921
 reproduce: deps-python teacher-folder
 	$(PY) -m distill reproduce --teacher $(TEACHER) --runs $(RUNS)/reproduce --train-minutes $(TRAIN_MINUTES) \
-	  --set mixed_precision=auto --eval-dir $(RESULTS)/eval --report $(RESULTS)/RESULTS.md $(if $(ONLY),--only $(ONLY))
+	  --set mixed_precision=auto --eval-dir $(RESULTS)/eval --report $(RESULTS)/RESULTS.md $(if $(ONLY),--only $(ONLY)) \
+	  $(if $(SWEEP),--sweep $(SWEEP))
 # the committed teacher (checkpoints/) as a diffusers folder when no trained run folder exists on this machine
 teacher-folder: deps-python
 	@[ -f $(TEACHER)/model_index.json ] || $(PY) -m distill save-teacher --teacher-run checkpoints/teacher \

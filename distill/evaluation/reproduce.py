@@ -14,6 +14,7 @@ otherwise.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -34,6 +35,7 @@ from .experiments import (CATEGORIES, DEFAULT_BUDGET, EQUAL_STEPS, RESULTS_DIR, 
 from .metrics import FEATURES
 from .curves import compute_lines, plot_compute
 from .report import plot_quality_vs_nfe, write_report
+from .sweeps import SWEEPS, points
 
 
 def train(training: Training, args) -> None:
@@ -64,6 +66,12 @@ def row_recipe(row: Row, unet_recipe: dict | None) -> dict:
     return normalize_recipe(recipe)
 
 
+def prompts_sha(path: str) -> str:
+    """The prompt file's content hash: the eval cache follows the prompts, not where a checkout keeps them."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def evaluate_row(row: Row, args) -> dict | None:
     """The row's eval report, reused when the same weights and recipe were evaluated before."""
     unet_dir = unet_folder(row, args.runs)
@@ -73,7 +81,7 @@ def evaluate_row(row: Row, args) -> dict | None:
     recipe = row_recipe(row, unet_recipe)
     seeds = [0, 1, 2] if row.main else [0, 1]
     key = {"teacher": weights_sha(os.path.join(args.teacher, "unet")), "unet": weights_sha(unet_dir),
-           "recipe": recipe, "seeds": seeds, "fd_images": args.fd_images, "prompts": os.path.abspath(args.prompts)}
+           "recipe": recipe, "seeds": seeds, "fd_images": args.fd_images, "prompts": prompts_sha(args.prompts)}
     out = os.path.join(args.eval_dir, row.name)
     # what its training spent (runs.compute): the run's record is saved with the weights the key hashes
     training = training_spent(os.path.dirname(unet_dir)) if unet_dir else None
@@ -142,6 +150,8 @@ def parse_args(argv=None):
     p.add_argument("--train-minutes", type=float, default=60, help="time box per student per invocation")
     p.add_argument("--no-train", action="store_true", help="evaluate and report what is trained; train nothing")
     p.add_argument("--only", nargs="+", default=None, help="restrict to these row names (e.g. flash-3 flash-3-no-srl)")
+    p.add_argument("--sweep", nargs="+", default=[], choices=sorted(SWEEPS), help="also train these baselines' "
+                   "tuning sweeps (distill/evaluation/sweeps.py; the report shows every point measured)")
     p.add_argument("--set", nargs="*", default=[], help="extra key=value overrides for every training run "
                    "(e.g. mixed_precision=bf16)")
     p.add_argument("--prompts", default=DEV_PROMPTS, help="jsonl prompt file (shared/eval format)")
@@ -177,9 +187,11 @@ def main(args) -> dict:
     os.makedirs(args.eval_dir, exist_ok=True)
     os.makedirs(os.path.dirname(args.report) or ".", exist_ok=True)
 
-    # 1. train what is missing or unfinished (each training run serves every row that samples it)
+    # 1. train what is missing or unfinished (each training run serves every row that samples it): the sweeps asked
+    # for, then the rows' runs
     if not args.no_train:
-        for training in dict.fromkeys(r.training for r in rows if r.training):
+        sweeps = [t for method in args.sweep for _, _, t in points(SWEEPS[method])]
+        for training in dict.fromkeys(sweeps + [r.training for r in rows if r.training]):
             if not finished(training, args):
                 train(training, args)
 
