@@ -35,7 +35,9 @@ from ..sampling.ddim import alpha_sigma, ddim_trajectory, guided, predict_x0, sa
 from ..sampling.recipes import student_recipe
 from .common import (DISC_LEVELS, StudentConfig, adversarial_loss, check_sources, discriminator_step,
                      evaluate_student, make_discriminator, periodic_eval_rows, pool_and_rng, run_sources, save_snapshot,
-                     save_student, start_run)
+                     start_run)
+from .dmd import dm_loss, dm_passes, fake_score_step
+from .flash_state import averaged, carry_state, save_students
 from .srl import reconstruction_distance, shifted_timestep, srl_noise, teacher_x0
 
 
@@ -84,6 +86,12 @@ class FlashConfig(StudentConfig):
     lr_schedule_steps: int = 0  # the schedule's length; 0: max_steps (then a resume that changes max_steps moves it)
     ema_decay: float = 0.0  # > 0: an EMA of the student's weights, which is what is evaluated and saved
     disc_learning_rate: float = 2e-4  # (the student's stays 5e-5: 2e-4 was unstable, t=500 loss 0.47 vs 0.095)
+    # distribution matching beside the reconstruction loss (dmd.py): its weight (0: off, the paper's method), the
+    # real score's CFG, and the fake score's optimizer (TTUR: fake_updates of its steps per student step)
+    dm_weight: float = 0.0
+    dm_guidance_scale: float = 4.0
+    fake_learning_rate: float = 1e-4
+    fake_updates: int = 1
     max_steps: int = 1000
 
     def __post_init__(self):
@@ -106,6 +114,8 @@ class FlashConfig(StudentConfig):
                              f"the row's x_T), got guide_share={self.guide_share}, backward={self.backward}")
         if self.disc_levels not in DISC_LEVELS:
             raise ValueError(f"disc_levels must be one of {DISC_LEVELS}, got {self.disc_levels!r}")
+        if self.dm_weight < 0 or self.fake_updates < 1:
+            raise ValueError(f"dm_weight must be >= 0 and fake_updates >= 1, got {self.dm_weight}, {self.fake_updates}")
         if self.gamma_shift <= 0:
             raise ValueError(f"gamma_shift must be > 0, got {self.gamma_shift}")
         unknown = [k for k in (self.student_steps, *self.step_counts) if k not in STUDENT_TIMESTEPS]
@@ -165,7 +175,8 @@ def step_passes(cfg: FlashConfig, groups: list[tuple[tuple, int]], guide_steps: 
     rows = sum(n for _, n in groups)
     target = (rows - guided_rows) * cfg.teacher_steps * guided_passes(cfg.guidance_scale) + guided_rows * guide_steps
     trajectory = sum((len(ts) - 1) * n for ts, n in groups) if cfg.backward else 0
-    return per_row * rows + target + trajectory
+    dm = dm_passes(rows, cfg.dm_guidance_scale, cfg.fake_updates) if cfg.dm_weight > 0 else 0
+    return per_row * rows + target + trajectory + dm
 
 
 def flash_passes(cfg: FlashConfig, steps: int) -> float:
@@ -218,8 +229,12 @@ def main(args) -> dict:
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.learning_rate, weight_decay=0.0)
     opt_d = torch.optim.AdamW(disc.parameters(), lr=cfg.disc_learning_rate, betas=(0.0, 0.99))
     ema = EMAModel(student.parameters(), decay=cfg.ema_decay) if cfg.ema_decay > 0 else None
+    fake = opt_f = None  # DMD's fake score: starts as the teacher, learns the student's outputs
+    if cfg.dm_weight > 0:
+        fake = copy.deepcopy(teacher).train().requires_grad_(True)
+        opt_f = torch.optim.AdamW(fake.parameters(), lr=cfg.fake_learning_rate, weight_decay=0.0)
     if args.continue_from and not os.path.exists(ckpt_path):
-        carry_state(args, student, disc, opt, opt_d, ema, cfg)
+        carry_state(args, student, disc, opt, opt_d, ema, cfg, fake, opt_f)
     lr_sched = get_scheduler(cfg.lr_schedule, opt, num_warmup_steps=cfg.warmup_steps,
                              num_training_steps=cfg.lr_schedule_steps or cfg.max_steps)
     start = args.continue_from or args.init_student
@@ -233,11 +248,15 @@ def main(args) -> dict:
             lr_sched.load_state_dict(ckpt["lr_scheduler"])
         if ema is not None:
             ema.load_state_dict(ckpt["ema"])
+        if fake is not None:
+            fake.load_state_dict(ckpt["fake_score"]); opt_f.load_state_dict(ckpt["fake_optimizer"])
         step, history, rng_state, init_student = ckpt["step"], ckpt["history"], ckpt.get("rng"), ckpt.get("init_student")
         passes = resumed_passes(ckpt, step, lambda steps: flash_passes(cfg, steps))
         check_sources(ckpt, ckpt_path, args)
         accelerator.print(f"resuming {ckpt_path} at step {step}")
     student_ddp, disc_ddp, opt, opt_d = accelerator.prepare(student, disc, opt, opt_d)
+    if fake is not None:
+        fake_ddp, opt_f = accelerator.prepare(fake, opt_f)
 
     captions, latents, rng = pool_and_rng(pipe, cfg, accelerator, step, args.data_dir)  # forward x0, the real side
     if rng_state is not None:  # a checkpoint that saved its random state continues exactly where it stopped
@@ -251,7 +270,9 @@ def main(args) -> dict:
             save_atomic({"kind": "flash", "config": as_dict(cfg), "student": student.state_dict(),
                          "discriminator": disc.state_dict(), "optimizer": opt.state_dict(),
                          "disc_optimizer": opt_d.state_dict(), "lr_scheduler": lr_sched.state_dict(),
-                         "ema": ema.state_dict() if ema is not None else None, "step": step,
+                         "ema": ema.state_dict() if ema is not None else None,
+                         "fake_score": fake and fake.state_dict(), "fake_optimizer": opt_f and opt_f.state_dict(),
+                         "step": step,
                          "unet_passes": passes, "history": history,
                          "rng": {"numpy": rng.bit_generator.state, "torch": torch.get_rng_state()},
                          **run_sources(args), "init_student": init_student}, ckpt_path)
@@ -318,7 +339,12 @@ def main(args) -> dict:
             loss_adv = torch.zeros(())
             if cfg.adversarial_weight > 0:
                 loss_adv, noising = adversarial_loss(teacher, disc_ddp, x0_student, ac, uncond, cfg.disc_levels)
-        loss = loss_rec + cfg.adversarial_weight * loss_adv
+
+            # 5. distribution matching (dmd.py): the teacher's score against the fake score at the student's x̂0
+            loss_dm = torch.zeros(())
+            if cfg.dm_weight > 0:
+                loss_dm = dm_loss(teacher, fake_ddp, x0_student, cond, uncond, cfg.dm_guidance_scale, ac)
+        loss = loss_rec + cfg.adversarial_weight * loss_adv + cfg.dm_weight * loss_dm
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(student_ddp.parameters(), 1.0)
@@ -331,16 +357,22 @@ def main(args) -> dict:
         if cfg.adversarial_weight > 0:
             real = latents[torch.from_numpy(rng.integers(len(latents), size=b)).to(dev)]
             loss_d = discriminator_step(teacher, disc_ddp, opt_d, accelerator, real, noising, uncond)
+        loss_f = torch.zeros(())
+        for _ in range(cfg.fake_updates if cfg.dm_weight > 0 else 0):
+            loss_f = fake_score_step(fake_ddp, opt_f, x0_student, cond, ac, accelerator)
 
         step += 1
         passes += step_passes(cfg, groups, guide_steps)
         if step % cfg.log_every == 0 or step == 1:
             by_t = {str(ts[-1]): round(per_row[r].mean().item(), 5) for (ts, _), r in zip(groups, rows)}
             history.append({"step": step, "loss": loss_rec.item(), "adv": loss_adv.item(), "disc": loss_d.item(),
+                            **({"dm": loss_dm.item(), "fake": loss_f.item()} if cfg.dm_weight > 0 else {}),
                             "t": groups[0][0][-1], "loss_by_t": by_t, "lr": lr_sched.get_last_lr()[0],
                             "unet_passes": passes, "minutes": timer.minutes()})
             accelerator.print(f"step {step} rec {loss_rec.item():.4f} {by_t} adv {loss_adv.item():.3f} "
-                              f"disc {loss_d.item():.3f} {timer.minutes():.1f} min")
+                              f"disc {loss_d.item():.3f} " + (f"dm {loss_dm.item():.4f} fake {loss_f.item():.4f} "
+                                                              if cfg.dm_weight > 0 else "")
+                              + f"{timer.minutes():.1f} min")
         if step % cfg.eval_every == 0 and accelerator.is_main_process and eval_rows:
             model = averaged(student, ema).eval()
             for k in cfg.all_step_counts():
@@ -358,43 +390,6 @@ def main(args) -> dict:
     checkpoint()
     accelerator.wait_for_everyone()
     return {"step": step, "unet_passes": passes, "history": history}
-
-
-def carry_state(args, student, disc, opt, opt_d, ema, cfg: FlashConfig) -> None:
-    """Loads another flash run's student, discriminator, optimizer moments and EMA into a new run. The optimizers
-    take this config's learning rates (the schedule is built after, from them); a discriminator of another shape
-    or an EMA the new config lacks (or has and the old run lacked) is an error, not a silent fresh start."""
-    run_dir = args.continue_from
-    path = os.path.join(run_dir, "ckpt.pt")
-    ckpt = load_checkpoint(path, kind="flash")
-    check_sources(ckpt, path, args)
-    student.load_state_dict(ckpt["student"]); disc.load_state_dict(ckpt["discriminator"])
-    opt.load_state_dict(ckpt["optimizer"]); opt_d.load_state_dict(ckpt["disc_optimizer"])
-    for o, lr in ((opt, cfg.learning_rate), (opt_d, cfg.disc_learning_rate)):
-        for group in o.param_groups:
-            group["lr"] = group["initial_lr"] = lr
-    if (ema is None) != (ckpt.get("ema") is None):
-        raise ValueError(f"--continue-from {run_dir}: ema_decay must be > 0 in both runs or in neither")
-    if ema is not None:
-        ema.load_state_dict(ckpt["ema"])
-        ema.decay = cfg.ema_decay
-
-
-def averaged(student, ema):
-    """The weights that are evaluated and shipped: the EMA's when there is one."""
-    if ema is None:
-        return student
-    model = copy.deepcopy(student)
-    ema.copy_to(model.parameters())
-    return model
-
-
-def save_students(student, cfg: FlashConfig, run_dir: str) -> None:
-    """unet/ holds the student with its main recipe; a student of several step counts also gets unet-<k>step/
-    per extra count (the same weights, that count's recipe), so each exports as its own bundle UNet."""
-    for k in cfg.all_step_counts():
-        folder = os.path.join(run_dir, "unet" if k == cfg.student_steps else f"unet-{k}step")
-        save_student(student, cfg.recipe(k), folder)
 
 
 if __name__ == "__main__":
