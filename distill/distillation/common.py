@@ -23,7 +23,7 @@ from ..runs.accel import make_accelerator
 from ..runs.checkpoint import as_dict, load_checkpoint, refuse_record_only, save_atomic, write_run_record
 from ..runs.compute import resumed_passes
 from ..sampling.ddim import alpha_sigma
-from ..sampling.recipes import sample_recipe
+from ..sampling.recipes import normalize_recipe, sample_recipe
 
 
 @dataclass
@@ -317,7 +317,9 @@ def maybe_evaluate(run, cfg, unet, recipe: dict) -> None:
         was_training = unet.training
         metrics = evaluate_student(run.pipe, unet.eval(), recipe, run.eval_rows)
         unet.train(was_training)
-        run.history.append({"step": run.step, "unet_passes": run.passes, **metrics})
+        # the step count sampled, as flash's evals say it: the compute curves draw one line per count
+        steps = normalize_recipe(recipe)["steps"]
+        run.history.append({"step": run.step, "student_steps": steps, "unet_passes": run.passes, **metrics})
         run.accelerator.print(f"step {run.step} eval {json.dumps(metrics)}")
 
 

@@ -280,3 +280,15 @@ def test_a_snapshot_is_the_student_of_a_shorter_run_and_reads_as_a_finished_run(
     assert training_spent(str(tmp_path / "packed"))["unet_passes"] == 3 * 24
     with pytest.raises(ValueError, match="snapshot_steps"):
         ProgressiveConfig(snapshot_steps=(2,))
+
+
+def test_a_baselines_periodic_eval_names_the_step_count_it_sampled(monkeypatch):
+    from types import SimpleNamespace
+    from distill.distillation import common
+    monkeypatch.setattr(common, "evaluate_student", lambda pipe, unet, recipe, rows: {"all": 0.5})
+    run = SimpleNamespace(step=10, passes=7, eval_rows=[{}], history=[], pipe=None,
+                          accelerator=SimpleNamespace(is_main_process=True, print=lambda *a: None))
+    for recipe in (LCMConfig(recipe_steps=2).recipe(), ProgressiveConfig().recipe(8)):
+        common.maybe_evaluate(run, SimpleNamespace(eval_every=10), torch.nn.Linear(1, 1), recipe)
+    assert run.history == [{"step": 10, "student_steps": 2, "unet_passes": 7, "all": 0.5},
+                           {"step": 10, "student_steps": 8, "unet_passes": 7, "all": 0.5}]
