@@ -39,18 +39,15 @@ SWEEPS = {
 }
 
 
-def _length(method: str) -> tuple[str, ...]:
-    """Overrides that make a sweep point SWEEP_STEPS long with one periodic evaluation at its end (progressive
-    distillation: every round the same length, evaluated at each round's end; the last is the 4-step student)."""
-    if method == "progressive":
-        return ()  # set per point: the round length depends on start_steps
-    return (f"max_steps={SWEEP_STEPS}", f"eval_every={SWEEP_STEPS}")
-
-
-def _progressive_length(start_steps: int, target_steps: int) -> tuple[str, ...]:
-    rounds = (start_steps // target_steps).bit_length() - 1
-    per_round = SWEEP_STEPS // rounds
-    return (f"steps_per_round={per_round}", f"eval_every={per_round}")
+def _length(sweep: Sweep, knob_value) -> tuple[str, ...]:
+    """Overrides that make a sweep point SWEEP_STEPS long with a periodic evaluation at its end. Progressive
+    distillation splits them into equal rounds, evaluated at each round's end (the last: the 4-step student); its
+    round count follows start_steps, the knob."""
+    if sweep.method != "progressive":
+        return (f"max_steps={SWEEP_STEPS}", f"eval_every={SWEEP_STEPS}")
+    start = knob_value if sweep.knob == "start_steps" else _config(sweep.table_run, []).start_steps
+    rounds = (start // _config(sweep.table_run, []).target_steps).bit_length() - 1
+    return (f"steps_per_round={SWEEP_STEPS // rounds}", f"eval_every={SWEEP_STEPS // rounds}")
 
 
 def points(sweep: Sweep) -> list[tuple[float, object, Training]]:
@@ -58,11 +55,10 @@ def points(sweep: Sweep) -> list[tuple[float, object, Training]]:
     values at the default lr. The default setting is a point of its own (the tables' run is longer)."""
     lr0, knob0 = sweep.default()
     settings = [(lr0 * f, knob0) for f in (0.5, 1.0, 2.0)] + [(lr0, v) for v in sweep.knob_values]
-    target = _config(sweep.table_run, []).target_steps if sweep.method == "progressive" else None
     out = []
     for lr, value in settings:
-        length = _progressive_length(value, target) if sweep.method == "progressive" else _length(sweep.method)
-        overrides = (*sweep.table_run.overrides, *length, *sweep.judged, f"learning_rate={lr:g}", f"{sweep.knob}={value}")
+        overrides = (*sweep.table_run.overrides, *_length(sweep, value), *sweep.judged, f"learning_rate={lr:g}",
+                     f"{sweep.knob}={value}")
         out.append((lr, value, Training(f"sweep-{sweep.method}-lr{lr:g}-{sweep.knob}{value}",
                                         sweep.table_run.command, overrides, budget=False)))
     return out
