@@ -13,8 +13,9 @@ shift
 [ $# -gt 0 ] || { echo "name the rows to train (python -m distill reproduce --only takes the same names)" >&2; exit 2; }
 source distill/device/setup.sh
 # the same batch and budget as on the CPU (equal compute is the point); bf16 where the GPU has it; no evaluation here
-python3 -m distill reproduce --teacher /tmp/teacher --runs /tmp/runs --train-minutes "$MINUTES" \
-  --set mixed_precision=auto --eval-dir /tmp/eval --report /tmp/report/RESULTS.md --only "$@" 2>&1 | tee "$OUT/train.log"
+# (--train-only: the CPU evaluates the packed weights it is given, so its cache keys are theirs)
+python3 -m distill reproduce --teacher /tmp/teacher --runs /tmp/runs --train-minutes "$MINUTES" --train-only \
+  --set mixed_precision=auto --only "$@" 2>&1 | tee "$OUT/train.log"
 for run in /tmp/runs/teacher-*/passes-*/*/; do
   [ -f "$run/ckpt.pt" ] || [ -f "$run/record.json" ] || continue
   name=$(basename "$run"); dest="$OUT/runs/$name"

@@ -149,6 +149,8 @@ def parse_args(argv=None):
                    "teacher gets its own subfolder, named by its weights' hash")
     p.add_argument("--train-minutes", type=float, default=60, help="time box per student per invocation")
     p.add_argument("--no-train", action="store_true", help="evaluate and report what is trained; train nothing")
+    p.add_argument("--train-only", action="store_true", help="train what is missing and stop: no evaluation, no "
+                   "report (e.g. on a lent accelerator whose runs are brought back and evaluated here)")
     p.add_argument("--only", nargs="+", default=None, help="restrict to these row names (e.g. flash-3 flash-3-no-srl)")
     p.add_argument("--sweep", nargs="+", default=[], choices=sorted(SWEEPS), help="also train these baselines' "
                    "tuning sweeps (distill/evaluation/sweeps.py; the report shows every point measured)")
@@ -194,6 +196,8 @@ def main(args) -> dict:
         for training in dict.fromkeys(sweeps + [r.training for r in rows if r.training]):
             if not finished(training, args):
                 train(training, args)
+    if args.train_only:
+        return {}
 
     # 2. evaluate every row (cached), then 3. the report, the plot and the grids
     results = {r.name: evaluate_row(r, args) for r in ROWS if args.only is None or r.name in args.only}

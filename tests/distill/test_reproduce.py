@@ -14,6 +14,7 @@ from distill.evaluation.experiments import (ADD, CATEGORIES, DEFAULT_BUDGET, EQU
                                             TRAINED, budget_overrides, planned_steps, training_state, unet_folder)
 from distill.evaluation.report import few_step_table
 from distill.evaluation.reproduce import finished, row_recipe
+from distill.evaluation.sweeps import SWEEPS, points
 from distill.export.export import SHIPPED_STUDENTS
 from distill.runs.config import load_config
 
@@ -111,6 +112,8 @@ def test_reproduce_trains_evaluates_caches_and_reports(teacher_dir, tmp_path, ro
     (line,) = [line for line in report.splitlines() if line.startswith("| Imagine Flash | 1 | 1 |")]
     assert line.endswith(f"| 2 | 0.00 | {results['flash-1']['training']['minutes']:.0f} |")
     assert "![quality vs training compute](quality_vs_compute.png)" in report
+    assert "## The paper's claims" in report and "- **Beats LCM at 1 step**: at equal compute not measured yet" in report
+    assert "| lcm | 0.0001 | num_ddim_timesteps = 50 | not run | ✓ tables |" in report
     for png in ("quality_vs_nfe.png", "quality_vs_compute.png", "fig5.png"):
         assert (tmp_path / "report" / png).exists()
 
@@ -135,6 +138,16 @@ def test_a_pass_budget_gives_every_method_the_steps_it_buys():
     assert planned_steps(PROGRESSIVE, budget) == 3 * 4411
     assert budget_overrides(FLASH[1], argparse.Namespace(set=[])) == []  # no budget: the configured steps
     assert reproduce.parse_args(["--teacher", "t", "--runs", "r", "--budget-passes", "2.4e6"]).budget_passes == 2_400_000
+
+
+def test_train_only_trains_the_sweeps_then_the_rows_and_writes_nothing_else(teacher_dir, tmp_path, root, monkeypatch):
+    trained = []
+    monkeypatch.setattr(reproduce, "train", lambda training, args: trained.append(training.run))
+    monkeypatch.setattr(reproduce, "evaluate", lambda *a, **k: (_ for _ in ()).throw(AssertionError("evaluated")))
+    args = _args(teacher_dir, tmp_path, root, "--train-only", "--sweep", "add", "--only", "lcm-2", "add-4")
+    assert reproduce.main(args) == {}
+    assert trained == [t.run for _, _, t in points(SWEEPS["add"])] + ["add-4", "lcm"]
+    assert not (tmp_path / "report" / "RESULTS.md").exists()
 
 
 def test_unknown_row_is_an_error(teacher_dir, tmp_path, root):
