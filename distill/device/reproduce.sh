@@ -6,6 +6,7 @@
 #
 # Prepare the .whl folder as train_students.sh says, then through the device tool, e.g.:
 #   run(command="bash distill/device/reproduce.sh 8 flash-1 flash-2 flash-3", carry=[".whl"], timeout_s=600)
+# (SWEEP="lcm add progressive" bash distill/device/reproduce.sh … also trains those baselines' tuning sweeps)
 # and copy $OUT/runs/* into $(RUNS)/reproduce/teacher-<hash>/passes-<budget>/ (the script prints the folder name).
 set -euo pipefail
 MINUTES=${1:?usage: reproduce.sh MINUTES ROW [ROW ...]}
@@ -15,7 +16,7 @@ source distill/device/setup.sh
 # the same batch and budget as on the CPU (equal compute is the point); bf16 where the GPU has it; no evaluation here
 # (--train-only: the CPU evaluates the packed weights it is given, so its cache keys are theirs)
 python3 -m distill reproduce --teacher /tmp/teacher --runs /tmp/runs --train-minutes "$MINUTES" --train-only \
-  --set mixed_precision=auto --only "$@" 2>&1 | tee "$OUT/train.log"
+  --set mixed_precision=auto ${SWEEP:+--sweep $SWEEP} --only "$@" 2>&1 | tee "$OUT/train.log"
 for run in /tmp/runs/teacher-*/passes-*/*/; do
   [ -f "$run/ckpt.pt" ] || [ -f "$run/record.json" ] || continue
   name=$(basename "$run"); dest="$OUT/runs/$name"
