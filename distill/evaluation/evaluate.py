@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from .. import REPO_ROOT
 from ..domain.analyzer import accuracy_by_category
 from ..domain.prompts import DEV_PROMPTS, load_prompt_file
 from ..domain.render import preview_grid
@@ -209,7 +210,8 @@ def command_line(model: str, out: str, prompts: str, seeds: list[int], fd_images
             parts.append(f"--{flag.replace('_', '-')} " + (f"'{flags[flag]}'" if flag == "recipe" else str(flags[flag])))
     if flags.get("timesteps") is not None:
         parts.append("--timesteps " + " ".join(map(str, flags["timesteps"])))
-    parts += [f"--prompts {prompts}", "--seeds " + " ".join(map(str, seeds)), f"--fd-images {fd_images}",
+    inside = os.path.abspath(prompts).startswith(REPO_ROOT + os.sep)  # the checkout's own file: as the repo names it
+    parts += [f"--prompts {os.path.relpath(prompts, REPO_ROOT) if inside else prompts}", "--seeds " + " ".join(map(str, seeds)), f"--fd-images {fd_images}",
               f"--out {out}"]
     return "python -m distill evaluate " + " ".join(parts)
 

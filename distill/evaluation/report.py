@@ -156,11 +156,12 @@ def compute_note(budget: int) -> str:
 
 
 def code_commit() -> str:
-    """The git commit of the code writing the report: the checkout's HEAD, else IMAGINE_FLASH_COMMIT (a run from a
-    `git archive` snapshot of a commit has no .git), else "unknown"."""
+    """The git commit of the code writing the report ("+changes" when distill/ differs from it): the checkout's
+    HEAD, else IMAGINE_FLASH_COMMIT (a run from a `git archive` snapshot of a commit has no .git), else "unknown"."""
+    def git(*cmd: str) -> str:
+        return subprocess.run(["git", "-C", REPO_ROOT, *cmd], capture_output=True, text=True, check=True).stdout.strip()
     try:
-        return subprocess.run(["git", "-C", REPO_ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain", "--", "distill") else "")
     except (OSError, subprocess.CalledProcessError):
         return os.environ.get("IMAGINE_FLASH_COMMIT", "unknown")
 
