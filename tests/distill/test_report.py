@@ -5,6 +5,7 @@ import pathlib
 
 import pytest
 
+from distill.evaluation.claims import claim_lines
 from distill.evaluation.experiments import ROWS
 from distill.evaluation.report import few_step_table, table1, table3
 
@@ -21,5 +22,5 @@ def test_tables_reproduce_from_the_cached_evals(eval_dir, report):
         results[row.name] = json.loads(path.read_text()) if path.exists() else None
     assert any(results.values()), f"no cached evals in {eval_dir}"
     text = (ROOT / report).read_text()
-    for table in (table1(results), table3(results), few_step_table(results)):
+    for table in (table1(results), table3(results), few_step_table(results), claim_lines(results)):
         assert "\n".join(table) in text
