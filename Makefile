@@ -119,11 +119,11 @@ train-teacher-balance: deps-python
 	  --text-run $(RUNS)/text2 --run-dir $(RUNS)/teacher-bal --init-weights $(RUNS)/teacher-rel --max-minutes $(CHUNK)
 	$(PY) -m distill save-teacher --teacher-run $(RUNS)/teacher-bal --vae-run $(RUNS)/vae3-decoder --out $(TEACHER)
 # the shipped bundle: the teacher folder (from checkpoints/ when no run made one) and, per step count, the best phase
-# of the students on the dev prompts (3 seeds): flash-1 from the dedicated 1-step student (train-flash-1, its second stage), flash-2 and
+# of the students on the dev prompts (3 seeds): flash-1 from the dedicated 1-step student (train-flash-1, its third stage), flash-2 and
 # flash-3 from the 2- and 3-step student (train-flash-23)
 bundle: deps-python teacher-folder
 	$(PY) -m distill export --teacher $(TEACHER) --out models/shapescenes --name "ShapeScenes" \
-	  --students-run $(call student_dir,flash-1-decay):flash-1 --students-run $(call student_dir,flash-2-guide):flash-2 \
+	  --students-run $(call student_dir,flash-1-dmd):flash-1 --students-run $(call student_dir,flash-2-guide):flash-2 \
 	  --students-run $(call student_dir,flash-23-mix):flash-3 \
 	  --tiny-decoder checkpoints/tiny-decoder
 # the optional tiny VAE decoder (vae_decoder_tiny/): distilled from the teacher's VAE decoder on its latents and the
@@ -146,7 +146,7 @@ STUDENTS ?= $(RUNS)/students
 PACKED_STUDENT := checkpoints/students/any-step
 # the dedicated 1-step student: phase 4's EMA weights, the whole batch at t = 999, SRL re-noising half of the rows with
 # the student's own x_T (srl_noise=mix); 250 steps at a constant lr (about 15 min here), then 400 more from its EMA
-# weights on a cosine to 0 (about 25 min)
+# weights on a cosine to 0 (about 25 min), then 250 with distribution matching beside SRL (dm_weight 0.5; about 23 min)
 .PHONY: train-flash-1
 train-flash-1: deps-python teacher-folder
 	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_1step_sweep.json --set srl_noise=mix \
@@ -156,6 +156,9 @@ train-flash-1: deps-python teacher-folder
 	  lr_schedule=cosine max_steps=400 lr_schedule_steps=400 eval_every=200 \
 	  --init-student checkpoints/students/flash-1-mix/unet --run-dir $(STUDENTS)/flash-1-decay --max-minutes $(CHUNK)
 	$(PY) -m distill weights --run-dir $(STUDENTS)/flash-1-decay --out checkpoints/students/flash-1-decay
+	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_1step_dmd.json --set max_steps=250 \
+	  --init-student checkpoints/students/flash-1-decay/unet --run-dir $(STUDENTS)/flash-1-dmd --max-minutes $(CHUNK)
+	$(PY) -m distill weights --run-dir $(STUDENTS)/flash-1-dmd --out checkpoints/students/flash-1-dmd
 # the 2- and 3-step student with srl_noise=mix: phase 3's EMA weights, every trajectory of the 2- and 3-step schedules
 # in equal shares, a 500-step cosine from lr 3e-5 (about 5 s a step here)
 .PHONY: train-flash-23
