@@ -14,17 +14,17 @@ from __future__ import annotations
 import torch
 
 from ..runs.compute import WITH_GRAD, guided_passes
-from ..sampling.ddim import alpha_sigma, guided
+from ..sampling.ddim import alpha_sigma, guided, predict_x0
 
 DM_T_RANGE = (20, 980)  # DMD2's min/max_step_percent 0.02 / 0.98 of the 1000 training timesteps
 
 
 def _noised(x0: torch.Tensor, ac: torch.Tensor, t_range: tuple[int, int]):
-    """x0 forward-noised to per-row timesteps drawn uniformly in t_range: (x_t, t, noise, α_t, σ_t)."""
+    """x0 forward-noised to per-row timesteps drawn uniformly in t_range: (x_t in float32, t, noise)."""
     t = torch.randint(t_range[0], t_range[1] + 1, (x0.shape[0],), device=x0.device)
     noise = torch.randn_like(x0)
     a, s = alpha_sigma(ac, t)
-    return (a * x0.double() + s * noise.double()).to(x0.dtype), t, noise, a, s
+    return (a * x0.double() + s * noise.double()).float(), t, noise
 
 
 def dm_loss(teacher, fake, x0: torch.Tensor, cond, uncond, guidance_scale: float, ac: torch.Tensor,
@@ -33,12 +33,9 @@ def dm_loss(teacher, fake, x0: torch.Tensor, cond, uncond, guidance_scale: float
     gradient in x̂0 is g = (x0_fake − x0_real) / mean|x̂0 − x0_real| per row (DMD Eq. 7 in x0 form, normalised as
     DMD2's sd_guidance does), at a random noise level per row."""
     with torch.no_grad():
-        x_t, t, _, a, s = _noised(x0.detach(), ac, t_range)
-        x_t = x_t.float()
-        eps_real = guided(teacher, cond, uncond, guidance_scale)(x_t, t)
-        eps_fake = guided(fake, cond)(x_t, t)
-        x0_real = (x_t.double() - s * eps_real.double()) / a
-        x0_fake = (x_t.double() - s * eps_fake.double()) / a
+        x_t, t, _ = _noised(x0.detach(), ac, t_range)
+        x0_real = predict_x0(x_t, guided(teacher, cond, uncond, guidance_scale)(x_t, t), t, ac).double()
+        x0_fake = predict_x0(x_t, guided(fake, cond)(x_t, t), t, ac).double()
         # p_real − p_fake with p = x̂0 − x0_pred: a descent step moves x̂0 towards the teacher's x0, away from the fake's
         g = x0_fake - x0_real
         g = torch.nan_to_num(g / (x0.detach().double() - x0_real).abs().mean(dim=(1, 2, 3), keepdim=True))
@@ -47,9 +44,9 @@ def dm_loss(teacher, fake, x0: torch.Tensor, cond, uncond, guidance_scale: float
 
 def fake_score_step(fake, opt, x0: torch.Tensor, cond, ac: torch.Tensor, accelerator) -> torch.Tensor:
     """One step of the fake score on the student's detached x̂0: the ε-prediction loss at a uniform timestep."""
-    x_t, t, noise, _, _ = _noised(x0.detach(), ac, (0, len(ac) - 1))
+    x_t, t, noise = _noised(x0.detach(), ac, (0, len(ac) - 1))
     with accelerator.autocast():
-        eps = fake(x_t.float(), t.float(), cond).sample
+        eps = fake(x_t, t.float(), cond).sample
     loss = torch.nn.functional.mse_loss(eps.float(), noise.float())
     opt.zero_grad(set_to_none=True)
     accelerator.backward(loss)

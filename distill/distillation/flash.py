@@ -358,7 +358,7 @@ def main(args) -> dict:
             real = latents[torch.from_numpy(rng.integers(len(latents), size=b)).to(dev)]
             loss_d = discriminator_step(teacher, disc_ddp, opt_d, accelerator, real, noising, uncond)
         loss_f = torch.zeros(())
-        for _ in range(cfg.fake_updates if cfg.dm_weight > 0 else 0):
+        for _ in range(cfg.fake_updates if fake is not None else 0):
             loss_f = fake_score_step(fake_ddp, opt_f, x0_student, cond, ac, accelerator)
 
         step += 1

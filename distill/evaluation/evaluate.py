@@ -211,7 +211,8 @@ def command_line(model: str, out: str, prompts: str, seeds: list[int], fd_images
     if flags.get("timesteps") is not None:
         parts.append("--timesteps " + " ".join(map(str, flags["timesteps"])))
     inside = os.path.abspath(prompts).startswith(REPO_ROOT + os.sep)  # the checkout's own file: as the repo names it
-    parts += [f"--prompts {os.path.relpath(prompts, REPO_ROOT) if inside else prompts}", "--seeds " + " ".join(map(str, seeds)), f"--fd-images {fd_images}",
+    parts += [f"--prompts {os.path.relpath(prompts, REPO_ROOT) if inside else prompts}",
+              "--seeds " + " ".join(map(str, seeds)), f"--fd-images {fd_images}",
               f"--out {out}"]
     return "python -m distill evaluate " + " ".join(parts)
 
