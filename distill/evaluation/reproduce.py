@@ -72,7 +72,7 @@ def prompts_sha(path: str) -> str:
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def evaluate_row(row: Row, args) -> dict | None:
+def evaluate_row(row: Row, args, shared: dict) -> dict | None:
     """The row's eval report, reused when the same weights and recipe were evaluated before."""
     unet_dir = unet_folder(row, args.runs)
     if unet_dir and not os.path.exists(os.path.join(unet_dir, "config.json")):
@@ -80,8 +80,8 @@ def evaluate_row(row: Row, args) -> dict | None:
     _, unet_recipe = load_unet(unet_dir)
     recipe = row_recipe(row, unet_recipe)
     seeds = [0, 1, 2] if row.main else [0, 1]
-    key = {"teacher": weights_sha(os.path.join(args.teacher, "unet")), "unet": weights_sha(unet_dir),
-           "recipe": recipe, "seeds": seeds, "fd_images": args.fd_images, "prompts": prompts_sha(args.prompts)}
+    key = {"teacher": shared["teacher"], "unet": weights_sha(unet_dir), "recipe": recipe, "seeds": seeds,
+           "fd_images": args.fd_images, "prompts": shared["prompts"]}
     out = os.path.join(args.eval_dir, row.name)
     # what its training spent (runs.compute): the run's record is saved with the weights the key hashes
     training = training_spent(os.path.dirname(unet_dir)) if unet_dir else None
@@ -200,7 +200,9 @@ def main(args) -> dict:
         return {}
 
     # 2. evaluate every row (cached), then 3. the report, the plot and the grids
-    results = {r.name: evaluate_row(r, args) for r in ROWS if args.only is None or r.name in args.only}
+    # what every row's cache key shares, hashed once: the teacher's UNet weights and the prompt file
+    shared = {"teacher": weights_sha(os.path.join(args.teacher, "unet")), "prompts": prompts_sha(args.prompts)}
+    results = {r.name: evaluate_row(r, args, shared) for r in ROWS if args.only is None or r.name in args.only}
     if args.only:  # a partial run still reports every row evaluated before
         for r in ROWS:
             if r.name not in results and os.path.exists(os.path.join(args.eval_dir, r.name + ".json")):
