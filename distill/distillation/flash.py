@@ -342,7 +342,7 @@ def main(args) -> dict:
 
             # 5. distribution matching (dmd.py): the teacher's score against the fake score at the student's x̂0
             loss_dm = torch.zeros(())
-            if cfg.dm_weight > 0:
+            if fake is not None:
                 loss_dm = dm_loss(teacher, fake_ddp, x0_student, cond, uncond, cfg.dm_guidance_scale, ac)
         loss = loss_rec + cfg.adversarial_weight * loss_adv + cfg.dm_weight * loss_dm
         opt.zero_grad(set_to_none=True)
@@ -365,13 +365,12 @@ def main(args) -> dict:
         passes += step_passes(cfg, groups, guide_steps)
         if step % cfg.log_every == 0 or step == 1:
             by_t = {str(ts[-1]): round(per_row[r].mean().item(), 5) for (ts, _), r in zip(groups, rows)}
+            dm_log = {"dm": loss_dm.item(), "fake": loss_f.item()} if fake is not None else {}
             history.append({"step": step, "loss": loss_rec.item(), "adv": loss_adv.item(), "disc": loss_d.item(),
-                            **({"dm": loss_dm.item(), "fake": loss_f.item()} if cfg.dm_weight > 0 else {}),
-                            "t": groups[0][0][-1], "loss_by_t": by_t, "lr": lr_sched.get_last_lr()[0],
+                            **dm_log, "t": groups[0][0][-1], "loss_by_t": by_t, "lr": lr_sched.get_last_lr()[0],
                             "unet_passes": passes, "minutes": timer.minutes()})
             accelerator.print(f"step {step} rec {loss_rec.item():.4f} {by_t} adv {loss_adv.item():.3f} "
-                              f"disc {loss_d.item():.3f} " + (f"dm {loss_dm.item():.4f} fake {loss_f.item():.4f} "
-                                                              if cfg.dm_weight > 0 else "")
+                              f"disc {loss_d.item():.3f} " + "".join(f"{k} {v:.4f} " for k, v in dm_log.items())
                               + f"{timer.minutes():.1f} min")
         if step % cfg.eval_every == 0 and accelerator.is_main_process and eval_rows:
             model = averaged(student, ema).eval()
