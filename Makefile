@@ -123,7 +123,7 @@ train-teacher-balance: deps-python
 # flash-3 from the 2- and 3-step student (train-flash-23)
 bundle: deps-python teacher-folder
 	$(PY) -m distill export --teacher $(TEACHER) --out models/shapescenes --name "ShapeScenes" \
-	  --students-run $(call student_dir,flash-1-dmd):flash-1 --students-run $(call student_dir,flash-2-guide):flash-2 \
+	  --students-run $(call student_dir,flash-1-dmd):flash-1 --students-run $(call student_dir,flash-2-dmd):flash-2 \
 	  --students-run $(call student_dir,flash-23-mix):flash-3 \
 	  --tiny-decoder checkpoints/tiny-decoder
 # the optional tiny VAE decoder (vae_decoder_tiny/): distilled from the teacher's VAE decoder on its latents and the
@@ -168,12 +168,15 @@ train-flash-23: deps-python teacher-folder
 	$(PY) -m distill weights --run-dir $(STUDENTS)/flash-23-mix --out checkpoints/students/flash-23-mix
 # the dedicated 2-step student: flash-23-mix's EMA weights, its 2-step trajectories in equal shares, half of each
 # trajectory's rows with flash-23-mix's own 3-step sample from the row's x_T as the target (guide_unet); 500 steps at
-# a constant lr (about 3.4 s a step here)
+# a constant lr (about 3.4 s a step here); then 362 steps more with distribution matching beside it (about 4.3 s)
 .PHONY: train-flash-2
 train-flash-2: deps-python teacher-folder
 	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_2step_guide.json \
 	  --init-student checkpoints/students/flash-23-mix/unet --run-dir $(STUDENTS)/flash-2-guide --max-minutes $(CHUNK)
 	$(PY) -m distill weights --run-dir $(STUDENTS)/flash-2-guide --out checkpoints/students/flash-2-guide
+	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_2step_dmd.json \
+	  --init-student checkpoints/students/flash-2-guide/unet --run-dir $(STUDENTS)/flash-2-dmd --max-minutes $(CHUNK)
+	$(PY) -m distill weights --run-dir $(STUDENTS)/flash-2-dmd --out checkpoints/students/flash-2-dmd
 .PHONY: train-students pack-students student-curves
 train-students: deps-python teacher-folder
 	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_any_step.json \
