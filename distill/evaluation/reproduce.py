@@ -75,7 +75,7 @@ def prompts_sha(path: str) -> str:
 def evaluate_row(row: Row, args, shared: dict) -> dict | None:
     """The row's eval report, reused when the same weights and recipe were evaluated before."""
     unet_dir = unet_folder(row, args.runs)
-    if unet_dir and not os.path.exists(os.path.join(unet_dir, "config.json")):
+    if not weights_here(unet_dir):
         return None
     _, unet_recipe = load_unet(unet_dir)
     recipe = row_recipe(row, unet_recipe)
@@ -108,6 +108,22 @@ def evaluate_row(row: Row, args, shared: dict) -> dict | None:
     return result
 
 
+def weights_here(unet_dir: str | None) -> bool:
+    """The teacher (None) or a student folder present on this machine."""
+    return unet_dir is None or os.path.exists(os.path.join(unet_dir, "config.json"))
+
+
+def committed_eval(eval_dir: str, name: str, shared: dict) -> dict | None:
+    """The row's evaluation in eval_dir when it was made on this teacher and prompt file (its weights unchecked)."""
+    path = os.path.join(eval_dir, name + ".json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        cached = json.load(f)
+    key = cached.get("cache_key", {})
+    return cached if (key.get("teacher"), key.get("prompts")) == (shared["teacher"], shared["prompts"]) else None
+
+
 def grids(args, results: dict[str, dict | None]) -> dict[str, str]:
     """Fig. 5 analogue (teacher-25 vs the students, same seeds), Fig. 7 analogue (the ablations) and the students
     sampled with noise correction on and off."""
@@ -126,7 +142,9 @@ def grids(args, results: dict[str, dict | None]) -> dict[str, str]:
                                     for label, recipe in (("on", {}), ("off", nc_off))]}
     out = {}
     for figure, spec in figures.items():
-        spec = [(label, name, recipe) for label, name, recipe in spec if results.get(name) is not None]
+        # only rows whose weights are on this machine (a committed evaluation alone cannot draw)
+        spec = [(label, name, recipe) for label, name, recipe in spec if results.get(name) is not None
+                and weights_here(unet_folder(by_name[name], args.runs))]
         if not spec:
             continue
         per_column = []
@@ -203,11 +221,11 @@ def main(args) -> dict:
     # what every row's cache key shares, hashed once: the teacher's UNet weights and the prompt file
     shared = {"teacher": weights_sha(os.path.join(args.teacher, "unet")), "prompts": prompts_sha(args.prompts)}
     results = {r.name: evaluate_row(r, args, shared) for r in ROWS if args.only is None or r.name in args.only}
-    if args.only:  # a partial run still reports every row evaluated before
-        for r in ROWS:
-            if r.name not in results and os.path.exists(os.path.join(args.eval_dir, r.name + ".json")):
-                with open(os.path.join(args.eval_dir, r.name + ".json")) as f:
-                    results[r.name] = json.load(f)
+    # a partial run still reports every row evaluated before, and so does a machine without a row's run folder (runs
+    # stay where they trained; their evaluations are committed)
+    for r in ROWS:
+        if results.get(r.name) is None:
+            results[r.name] = committed_eval(args.eval_dir, r.name, shared)
     folder = os.path.dirname(args.report) or "."
     plot_quality_vs_nfe(results, os.path.join(folder, "quality_vs_nfe.png"))
     trainings = dict.fromkeys(r.training for r in ROWS if r.training)

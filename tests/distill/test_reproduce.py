@@ -125,6 +125,17 @@ def test_reproduce_trains_evaluates_caches_and_reports(teacher_dir, tmp_path, ro
     again = reproduce.main(args)
     assert again["flash-1"]["accuracy"] == results["flash-1"]["accuracy"]
 
+    # on a machine without the run folder the committed evaluation still makes the row; a different teacher's does not
+    import shutil
+    shutil.rmtree(teacher_runs / "flash-1")
+    elsewhere = reproduce.main(_args(teacher_dir, tmp_path, root, "--no-train", "--only", "flash-1"))
+    assert elsewhere["flash-1"]["accuracy"] == results["flash-1"]["accuracy"]
+    assert elsewhere["teacher-ddim1"]["accuracy"] == results["teacher-ddim1"]["accuracy"]
+    stale = json.loads((tmp_path / "eval" / "flash-1.json").read_text())
+    stale["cache_key"]["teacher"] = "another teacher"
+    (tmp_path / "eval" / "flash-1.json").write_text(json.dumps(stale))
+    assert reproduce.main(_args(teacher_dir, tmp_path, root, "--no-train", "--only", "flash-1"))["flash-1"] is None
+
 
 def test_a_pass_budget_gives_every_method_the_steps_it_buys():
     budget = argparse.Namespace(set=[], budget_passes=2_400_000)
