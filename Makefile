@@ -119,8 +119,9 @@ train-teacher-balance: deps-python
 	  --text-run $(RUNS)/text2 --run-dir $(RUNS)/teacher-bal --init-weights $(RUNS)/teacher-rel --max-minutes $(CHUNK)
 	$(PY) -m distill save-teacher --teacher-run $(RUNS)/teacher-bal --vae-run $(RUNS)/vae3-decoder --out $(TEACHER)
 # the shipped bundle: the teacher folder (from checkpoints/ when no run made one) and, per step count, the best phase
-# of the students on the dev prompts (3 seeds): flash-1 from the dedicated 1-step student (train-flash-1, its third stage), flash-2 and
-# flash-3 from the 2- and 3-step student (train-flash-23)
+# of the students on the dev prompts (3 seeds): flash-1 from the dedicated 1-step student (train-flash-1, its third
+# stage), flash-2 from the dedicated 2-step student (train-flash-2, its second stage), flash-3 from the 2- and 3-step
+# student (train-flash-23)
 bundle: deps-python teacher-folder
 	$(PY) -m distill export --teacher $(TEACHER) --out models/shapescenes --name "ShapeScenes" \
 	  --students-run $(call student_dir,flash-1-dmd):flash-1 --students-run $(call student_dir,flash-2-dmd):flash-2 \
