@@ -119,12 +119,12 @@ train-teacher-balance: deps-python
 	  --text-run $(RUNS)/text2 --run-dir $(RUNS)/teacher-bal --init-weights $(RUNS)/teacher-rel --max-minutes $(CHUNK)
 	$(PY) -m distill save-teacher --teacher-run $(RUNS)/teacher-bal --vae-run $(RUNS)/vae3-decoder --out $(TEACHER)
 # the shipped bundle: the teacher folder (from checkpoints/ when no run made one) and, per step count, the best phase
-# of the students on the dev prompts (3 seeds): flash-1 from the dedicated 1-step student (train-flash-1, its third
+# of the students on the dev prompts (3 seeds): flash-1 from the dedicated 1-step student (train-flash-1, its fourth
 # stage), flash-2 from the dedicated 2-step student (train-flash-2, its second stage), flash-3 from the 2- and 3-step
 # student (train-flash-23)
 bundle: deps-python teacher-folder
 	$(PY) -m distill export --teacher $(TEACHER) --out models/shapescenes --name "ShapeScenes" \
-	  --students-run $(call student_dir,flash-1-dmd):flash-1 --students-run $(call student_dir,flash-2-dmd):flash-2 \
+	  --students-run $(call student_dir,flash-1-dmd-ttur):flash-1 --students-run $(call student_dir,flash-2-dmd):flash-2 \
 	  --students-run $(call student_dir,flash-23-mix):flash-3 \
 	  --tiny-decoder checkpoints/tiny-decoder
 # the optional tiny VAE decoder (vae_decoder_tiny/): distilled from the teacher's VAE decoder on its latents and the
@@ -160,6 +160,9 @@ train-flash-1: deps-python teacher-folder
 	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_1step_dmd.json --set max_steps=250 \
 	  --init-student checkpoints/students/flash-1-decay/unet --run-dir $(STUDENTS)/flash-1-dmd --max-minutes $(CHUNK)
 	$(PY) -m distill weights --run-dir $(STUDENTS)/flash-1-dmd --out checkpoints/students/flash-1-dmd
+	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_1step_dmd_ttur.json \
+	  --init-student checkpoints/students/flash-1-dmd/unet --run-dir $(STUDENTS)/flash-1-dmd-ttur --max-minutes $(CHUNK)
+	$(PY) -m distill weights --run-dir $(STUDENTS)/flash-1-dmd-ttur --out checkpoints/students/flash-1-dmd-ttur
 # the 2- and 3-step student with srl_noise=mix: phase 3's EMA weights, every trajectory of the 2- and 3-step schedules
 # in equal shares, a 500-step cosine from lr 3e-5 (about 5 s a step here)
 .PHONY: train-flash-23

@@ -116,7 +116,7 @@ GAMMA_ROWS = [Row(f"flash-{k}-paper-gamma", "the paper's γ (shift 1)", k, {},
 
 # the app's students (models/shapescenes, `make bundle`), trained longer than the budget, in stages (STUDENTS.md)
 SHIPPED = [Row(f"shipped-flash-{k}", "Imagine Flash as shipped", k, unet=f"checkpoints/students/{folder}/unet",
-               main=True) for k, folder in ((1, "flash-1-dmd"), (2, "flash-2-dmd"), (3, "flash-23-mix"))]
+               main=True) for k, folder in ((1, "flash-1-dmd-ttur"), (2, "flash-2-dmd"), (3, "flash-23-mix"))]
 
 TRAINED = TABLE1[len(TEACHER_ROWS):] + TABLE3 + FEW_STEP_ABLATIONS + GAMMA_ROWS
 
