@@ -160,7 +160,8 @@ train-flash-1: deps-python teacher-folder
 	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_1step_dmd.json --set max_steps=250 \
 	  --init-student checkpoints/students/flash-1-decay/unet --run-dir $(STUDENTS)/flash-1-dmd --max-minutes $(CHUNK)
 	$(PY) -m distill weights --run-dir $(STUDENTS)/flash-1-dmd --out checkpoints/students/flash-1-dmd
-	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_1step_dmd_ttur.json \
+	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_1step_dmd.json --set max_steps=200 \
+	  eval_every=100 learning_rate=1e-5 fake_updates=2 dm_guidance_scale=2.5 \
 	  --init-student checkpoints/students/flash-1-dmd/unet --run-dir $(STUDENTS)/flash-1-dmd-ttur --max-minutes $(CHUNK)
 	$(PY) -m distill weights --run-dir $(STUDENTS)/flash-1-dmd-ttur --out checkpoints/students/flash-1-dmd-ttur
 # the 2- and 3-step student with srl_noise=mix: phase 3's EMA weights, every trajectory of the 2- and 3-step schedules
@@ -178,8 +179,8 @@ train-flash-2: deps-python teacher-folder
 	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_2step_guide.json \
 	  --init-student checkpoints/students/flash-23-mix/unet --run-dir $(STUDENTS)/flash-2-guide --max-minutes $(CHUNK)
 	$(PY) -m distill weights --run-dir $(STUDENTS)/flash-2-guide --out checkpoints/students/flash-2-guide
-	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_2step_dmd.json \
-	  --init-student checkpoints/students/flash-2-guide/unet --run-dir $(STUDENTS)/flash-2-dmd --max-minutes $(CHUNK)
+	$(PY) -m distill flash --teacher $(TEACHER) --config distill/configs/flash_2step_guide.json --set dm_weight=0.5 \
+	  max_steps=362 eval_every=125 --init-student checkpoints/students/flash-2-guide/unet --run-dir $(STUDENTS)/flash-2-dmd --max-minutes $(CHUNK)
 	$(PY) -m distill weights --run-dir $(STUDENTS)/flash-2-dmd --out checkpoints/students/flash-2-dmd
 .PHONY: train-students pack-students student-curves
 train-students: deps-python teacher-folder

@@ -4,6 +4,7 @@ and writes the report with the tables, the plot and the grids."""
 import argparse
 import json
 import os
+import shutil
 
 import pytest
 
@@ -126,7 +127,6 @@ def test_reproduce_trains_evaluates_caches_and_reports(teacher_dir, tmp_path, ro
     assert again["flash-1"]["accuracy"] == results["flash-1"]["accuracy"]
 
     # on a machine without the run folder the committed evaluation still makes the row; a different teacher's does not
-    import shutil
     shutil.rmtree(teacher_runs / "flash-1")
     elsewhere = reproduce.main(_args(teacher_dir, tmp_path, root, "--no-train", "--only", "flash-1"))
     assert elsewhere["flash-1"]["accuracy"] == results["flash-1"]["accuracy"]
